@@ -1,0 +1,232 @@
+"""Scan speed and memory on Claude Code logs, next to ccusage on the same files.
+
+Generates Claude Code style session logs under a temporary directory (by
+default 1 GB in many files plus one file of 600 MB, with streamed messages
+written several times), then measures, each in its own process:
+
+- a cold scan into a new ledger (time and peak RSS);
+- a rescan with nothing new, followed by a daily report query on the ledger;
+- ``ccusage claude daily --json --offline`` on the same files.
+
+Usage::
+
+    python benchmarks/scan_claude_code.py [--many-mb 1024] [--big-mb 600]
+        [--ccusage /tmp/ccu/node_modules/.bin/ccusage] [--keep DIR]
+
+The generated data is deleted at the end unless ``--keep`` names a folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MODELS = ("claude-sonnet-4-20250514", "claude-opus-4-1-20250805")
+LINE_HEAD = (
+    '{"parentUuid":"%s","isSidechain":false,"userType":"external",'
+    '"cwd":"/home/dev/%s","sessionId":"%s","version":"1.0.51","gitBranch":"main",'
+)
+ASSISTANT = (
+    '"message":{"id":"msg_%s","type":"message","role":"assistant","model":"%s",'
+    '"content":[{"type":"text","text":"%s"}],"stop_reason":null,'
+    '"stop_sequence":null,"usage":{"input_tokens":%d,'
+    '"cache_creation_input_tokens":%d,"cache_read_input_tokens":%d,'
+    '"output_tokens":%d,"service_tier":"standard"}},"requestId":"req_%s",'
+    '"type":"assistant","uuid":"%s","timestamp":"%s"}\n'
+)
+USER = (
+    '"type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_%s",'
+    '"type":"tool_result","content":"%s","is_error":false}]},"uuid":"%s",'
+    '"timestamp":"%s"}\n'
+)
+
+
+def _session_lines(rng: random.Random, project: str, session: str, day: int):
+    """Lines of one session: user turns with tool output, streamed replies."""
+    parent = "00000000-0000-4000-8000-000000000000"
+    second = 0
+    while True:
+        second += rng.randint(2, 40)
+        stamp = f"2025-{7 + day // 28:02d}-{1 + day % 28:02d}T{(second // 3600) % 24:02d}:" \
+            f"{(second // 60) % 60:02d}:{second % 60:02d}.{rng.randint(0, 999):03d}Z"
+        uid = f"{rng.getrandbits(128):032x}"
+        head = LINE_HEAD % (parent, project, session)
+        output = "x" * rng.randint(200, 12_000)
+        yield head + USER % (uid[:20], output, uid, stamp)
+        message = f"{rng.getrandbits(96):024x}"
+        request = f"{rng.getrandbits(96):024x}"
+        model = MODELS[rng.random() < 0.2]
+        text = "y" * rng.randint(100, 1500)
+        usage = [rng.randint(1, 20), rng.randint(0, 4000), rng.randint(0, 90_000)]
+        final = rng.randint(20, 2000)
+        for part in range(rng.randint(1, 3)):
+            out = final if part == 2 else min(final, 1 + part * 10)
+            uid = f"{rng.getrandbits(128):032x}"
+            yield head + ASSISTANT % (
+                message, model, text, *usage, out, request, uid, stamp
+            )
+        parent = uid
+
+
+def generate(root: Path, many_mb: int, big_mb: int, seed: int = 7) -> int:
+    """Write the logs; return the number of files."""
+    rng = random.Random(seed)
+    files = 0
+    plan = [("big-project", big_mb << 20)] if big_mb else []
+    remaining = many_mb << 20
+    while remaining > 0:
+        size = min(remaining, int(rng.lognormvariate(14.5, 1.0)) + 20_000)
+        plan.append((f"project-{files % 40}", size))
+        remaining -= size
+        files += 1
+    for index, (project, size) in enumerate(plan):
+        folder = root / "projects" / f"-home-dev-{project}"
+        folder.mkdir(parents=True, exist_ok=True)
+        session = f"{rng.getrandbits(128):032x}"
+        written = 0
+        with open(folder / f"{session}.jsonl", "w") as handle:
+            for line in _session_lines(rng, project, session, index % 60):
+                handle.write(line)
+                written += len(line)
+                if written >= size:
+                    break
+    return len(plan)
+
+
+SCAN = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from costaudit.ledger import Ledger
+from costaudit.ledger.ingest import ingest
+from costaudit.sources.claude_code import ClaudeCodeSource
+ledger = Ledger.open(sys.argv[1])
+summary = ingest(ledger, [ClaudeCodeSource([sys.argv[2]])])
+t1 = time.perf_counter()
+rows = ledger.fetch(
+    "SELECT CAST(started_at AS DATE) AS day, model, sum(input_tokens),"
+    " sum(cache_write_tokens), sum(cache_read_tokens), sum(output_tokens)"
+    " FROM usage GROUP BY ALL ORDER BY 1, 2"
+)
+t2 = time.perf_counter()
+totals = ledger.fetch(
+    "SELECT sum(input_tokens), sum(cache_write_tokens), sum(cache_read_tokens),"
+    " sum(output_tokens), count(*) FROM usage"
+)[0]
+print(json.dumps({
+    "scan_s": t1 - t0, "report_s": t2 - t1, "days": len(rows),
+    "stored": summary.total_records, "issues": len(summary.issues),
+    "totals": totals,
+}))
+"""
+
+
+def _run(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Wall time, peak RSS (bytes) and stdout of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - start
+    # ru_maxrss of the children waited for so far is a max over all of them,
+    # so each measured program runs in a fresh child of a fresh python.
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed with exit code {proc.returncode}")
+    return wall, 0, out
+
+
+def measured(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Run ``argv`` under a small wrapper that reports its own child's RSS."""
+    wrapper = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True)\n"
+        "w = time.perf_counter() - t\n"
+        "r = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "sys.stdout.write(f'{w} {r} {p.returncode}\\n' + p.stdout)\n"
+    )
+    _, _, out = _run([sys.executable, "-c", wrapper, *argv], env)
+    first, _, rest = out.partition("\n")
+    wall, rss_kib, code = first.split()
+    if code != "0":
+        raise SystemExit(f"{argv[0]} failed with exit code {code}")
+    return float(wall), int(rss_kib) * 1024, rest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--many-mb", type=int, default=1024)
+    parser.add_argument("--big-mb", type=int, default=600)
+    parser.add_argument(
+        "--ccusage", default="/tmp/ccu/node_modules/.bin/ccusage",
+        help="ccusage 20.0.24 executable (npm install --prefix /tmp/ccu ccusage@20.0.24)",
+    )
+    parser.add_argument("--keep", type=Path, help="generate here and keep the data")
+    args = parser.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="costaudit-bench-"))
+    data = work / "claude"
+    try:
+        start = time.perf_counter()
+        files = generate(data, args.many_mb, args.big_mb)
+        size = sum(p.stat().st_size for p in data.rglob("*.jsonl"))
+        print(f"generated {files} files, {size / 2**20:.0f} MiB "
+              f"in {time.perf_counter() - start:.1f} s")
+        report(work, data)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def report(work: Path, data: Path) -> None:
+    env = dict(os.environ, TZ="UTC")
+    ledger = work / "ledger.duckdb"
+    scan = [sys.executable, "-c", SCAN, str(ledger), str(data / "projects")]
+    wall, rss, out = measured(scan, env)
+    cold = json.loads(out)
+    print(f"costaudit cold scan: {wall:.1f} s wall ({cold['scan_s']:.1f} s scan), "
+          f"peak RSS {rss / 2**20:.0f} MiB, {cold['stored']} records stored, "
+          f"{cold['issues']} issues")
+    wall, rss, out = measured(scan, env)
+    warm = json.loads(out)
+    print(f"costaudit rescan + report: {wall:.2f} s wall "
+          f"(scan {warm['scan_s']:.2f} s, report {warm['report_s']:.3f} s), "
+          f"peak RSS {rss / 2**20:.0f} MiB, {warm['stored']} records stored")
+    print(f"costaudit totals (input, cache write, cache read, output, messages): "
+          f"{warm['totals']}")
+    ccusage(work, data, env, cold_wall=cold["scan_s"], warm_wall=wall)
+
+
+def ccusage(
+    work: Path, data: Path, env: dict[str, str], *, cold_wall: float, warm_wall: float
+) -> None:
+    import argparse as _argparse  # noqa: F401 (keeps the wrapper self-contained)
+
+    exe = sys.argv[sys.argv.index("--ccusage") + 1] if "--ccusage" in sys.argv else (
+        "/tmp/ccu/node_modules/.bin/ccusage"
+    )
+    if not Path(exe).exists():
+        print(f"ccusage not found at {exe}: skipped")
+        return
+    env = dict(env, CLAUDE_CONFIG_DIR=str(data))
+    argv = [exe, "claude", "daily", "--json", "--offline", "--timezone", "UTC"]
+    wall, rss, out = measured(argv, env)
+    totals = json.loads(out)["totals"]
+    print(f"ccusage claude daily --json --offline: {wall:.1f} s wall, "
+          f"peak RSS {rss / 2**20:.0f} MiB")
+    print("ccusage totals (input, cache write, cache read, output): "
+          f"{[totals[k] for k in ('inputTokens', 'cacheCreationTokens', 'cacheReadTokens', 'outputTokens')]}")
+    print(f"cold scan / ccusage: {cold_wall / wall:.2f}x the time; "
+          f"ccusage / (rescan + report): {wall / warm_wall:.1f}x")
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))
+    main()

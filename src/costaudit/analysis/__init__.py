@@ -1,0 +1,1 @@
+"""Reading the ledger: reports, top operations, comparisons and advice."""

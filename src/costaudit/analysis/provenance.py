@@ -1,0 +1,69 @@
+"""Where the prices came from, what is unpriced, and where the agent's own
+estimate disagrees with ours."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from costaudit.analysis.window import Window
+from costaudit.ledger.store import Ledger
+
+DISAGREEMENT = Decimal("0.10")
+
+
+def cost_by_source(ledger: Ledger, window: Window) -> list[dict[str, Any]]:
+    where, params = window.where()
+    return ledger.fetch_dicts(
+        f"""
+        SELECT cost_source, sum(calls)::BIGINT AS calls, sum(cost_usd) AS cost_usd,
+               count(DISTINCT model)::BIGINT AS models,
+               any_value(cost_detail) AS example
+        FROM usage WHERE {where}
+        GROUP BY cost_source ORDER BY cost_usd DESC NULLS LAST
+        """,
+        params,
+    )
+
+
+def unpriced_models(ledger: Ledger, window: Window) -> list[dict[str, Any]]:
+    where, params = window.where()
+    return ledger.fetch_dicts(
+        f"""
+        SELECT model, coalesce(provider, '') AS provider, sum(calls)::BIGINT AS calls,
+               sum(input_tokens + cache_read_tokens + cache_write_tokens
+                   + output_tokens)::BIGINT AS total_tokens
+        FROM usage WHERE {where} AND cost_usd IS NULL
+        GROUP BY 1, 2 ORDER BY calls DESC
+        """,
+        params,
+    )
+
+
+def estimate_disagreements(ledger: Ledger, window: Window) -> list[dict[str, Any]]:
+    """Models where the agent's estimate and ours differ by more than 10%."""
+    where, params = window.where()
+    rows = ledger.fetch_dicts(
+        f"""
+        SELECT model, coalesce(provider, '') AS provider,
+               sum(calls)::BIGINT AS calls,
+               sum(agent_cost_usd) AS agent_cost_usd,
+               sum(cost_usd) AS cost_usd,
+               any_value(cost_detail) AS priced_with
+        FROM usage
+        WHERE {where} AND agent_cost_status = 'estimated' AND cost_usd IS NOT NULL
+          AND cost_source = 'price_library'
+        GROUP BY 1, 2
+        """,
+        params,
+    )
+    found = []
+    for row in rows:
+        ours, theirs = row["cost_usd"], row["agent_cost_usd"]
+        if not ours:
+            continue
+        gap = (theirs - ours) / ours
+        if abs(gap) > DISAGREEMENT:
+            row["difference_share"] = gap
+            found.append(row)
+    return found

@@ -1,0 +1,52 @@
+"""The most expensive operations: a profile's task, over its runs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from costaudit.analysis.infra import window_days
+from costaudit.analysis.window import DAYS_PER_MONTH, Window
+from costaudit.errors import CostauditError
+from costaudit.ledger.store import Ledger
+
+RANKS = ("cost", "tokens")
+
+
+def top_operations(
+    ledger: Ledger, window: Window, limit: int = 5, rank: str = "cost"
+) -> list[dict[str, Any]]:
+    if rank not in RANKS:
+        raise CostauditError(f"cannot rank by {rank!r}: choose cost or tokens")
+    where, params = window.where()
+    order = (
+        "cost_usd DESC NULLS LAST, total_tokens DESC"
+        if rank == "cost"
+        else "total_tokens DESC, cost_usd DESC NULLS LAST"
+    )
+    rows = ledger.fetch_dicts(
+        f"""
+        SELECT profile, task,
+               count(DISTINCT session_id)::BIGINT AS runs,
+               sum(calls)::BIGINT AS calls,
+               sum(input_tokens + cache_read_tokens + cache_write_tokens
+                   + output_tokens)::BIGINT AS total_tokens,
+               sum(cost_usd) AS cost_usd,
+               coalesce(sum(calls) FILTER (WHERE cost_usd IS NULL), 0)::BIGINT
+                   AS unpriced_calls,
+               bool_or(local) AS any_local
+        FROM usage WHERE {where}
+        GROUP BY profile, task ORDER BY {order}, profile, task LIMIT ?
+        """,
+        [*params, limit],
+    )
+    _first, _last, days = window_days(ledger, window)
+    for row in rows:
+        runs = int(row["runs"]) or 1
+        row["tokens_per_run"] = int(row["total_tokens"]) // runs
+        cost = row["cost_usd"]
+        row["cost_per_run_usd"] = None if cost is None else cost / runs
+        row["cost_per_month_usd"] = (
+            None if cost is None or not days else cost * DAYS_PER_MONTH / Decimal(days)
+        )
+    return rows

@@ -1,0 +1,1 @@
+"""Thin interfaces over the analysis: command line, HTML report."""

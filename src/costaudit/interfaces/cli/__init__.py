@@ -1,0 +1,1 @@
+"""The ``costaudit`` command line."""

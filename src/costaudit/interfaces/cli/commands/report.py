@@ -1,0 +1,113 @@
+"""``costaudit report``: usage and cost grouped by the keys asked for."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from costaudit.analysis.report import Report, build_report, parse_group_keys
+from costaudit.interfaces.cli.context import (
+    FormatOption,
+    ModelOption,
+    NoScanOption,
+    ProfileOption,
+    SinceOption,
+    TzOption,
+    UntilOption,
+    note,
+    parse_day,
+    scan_with_progress,
+    state,
+)
+from costaudit.interfaces.cli.output import Column, Format, count, emit, money
+
+NUMBERS = [
+    Column("calls", "calls", count, True),
+    Column("sessions", "sessions", count, True),
+    Column("input_tokens", "input", count, True),
+    Column("cache_read_tokens", "cache read", count, True),
+    Column("cache_write_tokens", "cache write", count, True),
+    Column("output_tokens", "output", count, True),
+    Column("reasoning_tokens", "reasoning", count, True),
+    Column("total_tokens", "total tokens", count, True),
+    Column("cost_usd", "cost", money, True),
+    Column("cost_per_query_usd", "cost/query", lambda v: money(v, 6), True),
+    Column("unpriced_calls", "unpriced", count, True),
+]
+
+JSON_FIELDS = (
+    "calls",
+    "sessions",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+    "cost_usd",
+    "api_cost_usd",
+    "local_cost_usd",
+    "infra_cost_usd",
+    "unpriced_calls",
+    "cost_per_query_usd",
+)
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    def shape(row: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+        return {**{k: row[k] for k in keys}, **{f: row.get(f) for f in JSON_FIELDS}}
+
+    return {
+        "group_by": report.group_by,
+        "rows": [shape(r, report.group_by) for r in report.rows],
+        "totals": shape(report.totals, []),
+        "days": report.days,
+        "infrastructure_monthly_usd": report.infrastructure.monthly_usd,
+    }
+
+
+def report(
+    ctx: typer.Context,
+    by: Annotated[
+        str, typer.Option("--by", help="Group keys, comma-separated: profile,task,...")
+    ] = "profile",
+    since: SinceOption = None,
+    until: UntilOption = None,
+    tz: TzOption = None,
+    profile: ProfileOption = None,
+    model: ModelOption = None,
+    no_scan: NoScanOption = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Tokens and cost grouped by profile, task, model, provider, platform,
+    day, week or month."""
+    keys = parse_group_keys(by)
+    with state(ctx).workspace() as workspace:
+        if not no_scan:
+            scan_with_progress(workspace)
+        window = workspace.window(
+            parse_day(since, "--since"),
+            parse_day(until, "--until"),
+            tz,
+            tuple(profile or ()),
+            tuple(model or ()),
+        )
+        result = build_report(
+            workspace.ledger, window, keys, workspace.infrastructure()
+        )
+    columns = [Column(k, k) for k in keys] + NUMBERS
+    emit(
+        fmt,
+        report_document(result),
+        result.rows,
+        columns,
+        title=f"Usage by {', '.join(keys)}",
+        totals=result.totals,
+    )
+    infra = result.infrastructure
+    if fmt is Format.table and infra.monthly_usd:
+        note(
+            f"cost/query includes ${infra.monthly_usd}/month of infrastructure "
+            f"spread over {result.totals['calls'] or 0:,} calls in {result.days} days"
+        )

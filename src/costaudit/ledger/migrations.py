@@ -1,0 +1,133 @@
+"""Named schema migrations of the ledger, applied in order, each recorded once.
+
+Migrations are append-only: a released one is never edited; a change to the
+schema is a new entry with a sentence on why it exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    why: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "001_usage",
+        "Keep one row per usage record, with its price and where it came from.",
+        (
+            """
+            CREATE TABLE usage (
+                source VARCHAR NOT NULL,
+                record_key VARCHAR NOT NULL,
+                source_path VARCHAR NOT NULL,
+                profile VARCHAR NOT NULL,
+                session_id VARCHAR NOT NULL,
+                parent_session_id VARCHAR,
+                platform VARCHAR,
+                task VARCHAR NOT NULL,
+                call_kind VARCHAR NOT NULL,
+                model VARCHAR NOT NULL,
+                provider VARCHAR,
+                endpoint VARCHAR,
+                is_local BOOLEAN,
+                started_at TIMESTAMPTZ NOT NULL,
+                ended_at TIMESTAMPTZ NOT NULL,
+                calls BIGINT NOT NULL,
+                input_tokens BIGINT NOT NULL,
+                cache_read_tokens BIGINT NOT NULL,
+                cache_write_tokens BIGINT NOT NULL,
+                output_tokens BIGINT NOT NULL,
+                reasoning_tokens BIGINT NOT NULL,
+                title VARCHAR,
+                first_prompt VARCHAR,
+                system_prompt_hash VARCHAR,
+                system_prompt_chars BIGINT,
+                cron_job_id VARCHAR,
+                agent_cost_usd DECIMAL(24, 12),
+                agent_cost_status VARCHAR,
+                agent_cost_source VARCHAR,
+                extra VARCHAR,
+                scanned_at TIMESTAMPTZ NOT NULL,
+                cost_usd DECIMAL(24, 12),
+                cost_source VARCHAR,
+                cost_detail VARCHAR,
+                local BOOLEAN,
+                priced_with VARCHAR,
+                PRIMARY KEY (source, record_key)
+            )
+            """,
+            "CREATE INDEX usage_started ON usage (started_at)",
+        ),
+    ),
+    Migration(
+        "002_prompts",
+        "Keep each distinct system prompt once, for token counts and advice.",
+        ("CREATE TABLE prompts (hash VARCHAR PRIMARY KEY, text VARCHAR NOT NULL)",),
+    ),
+    Migration(
+        "003_scan_state",
+        "Remember how far each file was read, so a rescan reads only new data.",
+        (
+            """
+            CREATE TABLE path_state (
+                source VARCHAR NOT NULL,
+                path VARCHAR NOT NULL,
+                identity VARCHAR NOT NULL,
+                size BIGINT NOT NULL,
+                "offset" BIGINT NOT NULL,
+                watermark DOUBLE,
+                records BIGINT NOT NULL,
+                issues BIGINT NOT NULL,
+                last_scan TIMESTAMPTZ,
+                PRIMARY KEY (source, path)
+            )
+            """,
+            """
+            CREATE TABLE scan_issues (
+                source VARCHAR NOT NULL,
+                path VARCHAR NOT NULL,
+                line BIGINT,
+                message VARCHAR NOT NULL,
+                seen_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+        ),
+    ),
+    Migration(
+        "004_call_events",
+        "Keep per-call timings from logs that have them, for throughput.",
+        (
+            """
+            CREATE TABLE call_events (
+                source VARCHAR NOT NULL,
+                event_key VARCHAR NOT NULL,
+                path VARCHAR NOT NULL,
+                "at" TIMESTAMPTZ NOT NULL,
+                profile VARCHAR NOT NULL,
+                model VARCHAR NOT NULL,
+                provider VARCHAR,
+                endpoint VARCHAR,
+                session_id VARCHAR,
+                prompt_tokens BIGINT NOT NULL,
+                cache_read_tokens BIGINT NOT NULL,
+                output_tokens BIGINT NOT NULL,
+                latency_s DOUBLE,
+                prompt_eval_s DOUBLE,
+                eval_s DOUBLE,
+                PRIMARY KEY (source, event_key)
+            )
+            """,
+        ),
+    ),
+    Migration(
+        "005_meta",
+        "Small key-value facts about the ledger, such as the pricing fingerprint.",
+        ("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",),
+    ),
+)

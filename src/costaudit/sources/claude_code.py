@@ -1,0 +1,189 @@
+"""Claude Code's session logs: ``<config dir>/projects/<project>/*.jsonl``.
+
+Claude Code writes one JSON line per event of a session. An assistant
+message that streams several content blocks (thinking, text, tool calls) is
+written as several lines with the same ``message.id`` and ``requestId``, each
+carrying a usage object; early lines may hold partial output counts.
+
+The rule: each message is counted once, with the usage of the LAST line
+written for its (message id, request id). The record key is that pair, so a
+later line (in the same scan, a later scan, or another file that repeats the
+message, as a resumed session does) replaces the earlier one. ccusage 20.0.24
+gives the same totals on the test fixture, whose streamed messages grow their
+output count from line to line.
+
+Anthropic's usage maps as: ``input_tokens`` (already without cached tokens)
+to input, ``cache_creation_input_tokens`` to cache writes,
+``cache_read_input_tokens`` to cache reads, ``output_tokens`` to output.
+Messages of the ``<synthetic>`` model (written by Claude Code itself, for
+errors and interruptions, not by an API call) are skipped. A line that is
+not JSON, or whose usage is not a set of counts, becomes a scan issue.
+
+The project (the folder name under ``projects/``, which is the working
+directory with every character other than a letter or digit replaced by
+``-``) becomes the profile: the line's ``cwd`` when it encodes to that name,
+else the folder name decoded as well as it can be. Its last part is the task.
+Sidechain messages (subagents started by the Task tool) get the call kind
+``subagent``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from costaudit.record import MAIN_CALL, UsageRecord
+from costaudit.sources.base import CallEvent, ScanIssue
+from costaudit.sources.files import FileSource, LineParser, parse_time
+
+log = logging.getLogger(__name__)
+
+NAME = "claude_code"
+SYNTHETIC_MODEL = "<synthetic>"
+SUBAGENT_CALL = "subagent"
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+def default_roots(env: Mapping[str, str], home: Path) -> list[str]:
+    """``projects/`` under each ``$CLAUDE_CONFIG_DIR`` entry, else under
+    ``~/.config/claude`` and ``~/.claude``."""
+    configured = [p.strip() for p in env.get("CLAUDE_CONFIG_DIR", "").split(",")]
+    dirs = [Path(p).expanduser() for p in configured if p]
+    if not dirs:
+        dirs = [home / ".config" / "claude", home / ".claude"]
+    return [str(d / "projects") for d in dirs]
+
+
+def project_folder(path: str) -> str:
+    """The folder right under ``projects/`` that holds ``path``."""
+    parts = Path(path).parts
+    for index in range(len(parts) - 2, -1, -1):
+        if parts[index] == "projects":
+            return parts[index + 1]
+    return Path(path).parent.name
+
+
+def decode_folder(folder: str) -> str:
+    """Best guess at the directory a project folder name was made from."""
+    return folder.replace("-", "/") if folder.startswith("-") else folder
+
+
+class ClaudeCodeSource(FileSource):
+    name = NAME
+
+    def parser(self, path: str, carry: str) -> LineParser:
+        return ClaudeCodeParser(path, carry)
+
+
+class ClaudeCodeParser(LineParser):
+    def __init__(self, path: str, carry: str = "") -> None:
+        super().__init__(path, carry)
+        self.folder = project_folder(path)
+        self.project = decode_folder(self.folder)
+        self.project_known = False
+        self.session = Path(path).stem
+        self.by_key: dict[str, UsageRecord] = {}
+
+    def pending(self) -> int:
+        return len(self.by_key)
+
+    def take(self) -> tuple[list[UsageRecord], list[CallEvent], list[ScanIssue]]:
+        self.records = list(self.by_key.values())
+        self.by_key = {}
+        return super().take()
+
+    def feed(self, number: int, line: bytes) -> None:
+        if b'"usage"' not in line:
+            self._check_frame(number, line)
+            return
+        try:
+            entry = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            self.issue(number, f"not valid JSON: {exc}")
+            return
+        if not isinstance(entry, dict) or entry.get("type") != "assistant":
+            return
+        message = entry.get("message")
+        if not isinstance(message, dict) or not isinstance(message.get("usage"), dict):
+            return
+        try:
+            record = self._record(entry, message, number)
+        except ValueError as exc:
+            self.issue(number, str(exc))
+            return
+        if record is not None:
+            self.by_key[record.record_key] = record
+
+    def _check_frame(self, number: int, line: bytes) -> None:
+        """Lines without usage are not parsed, for speed; a line cut short
+        (the usual damage) still shows as one that does not end in ``}``."""
+        stripped = line.strip()
+        if stripped and not (stripped[:1] == b"{" and stripped[-1:] == b"}"):
+            self.issue(number, "not a complete JSON object")
+
+    def _record(
+        self, entry: dict[str, Any], message: dict[str, Any], number: int
+    ) -> UsageRecord | None:
+        model = message.get("model")
+        if model == SYNTHETIC_MODEL:
+            return None
+        if not isinstance(model, str) or not model:
+            raise ValueError("assistant message without a model")
+        at = parse_time(entry.get("timestamp"))
+        if at is None:
+            raise ValueError(f"bad or missing timestamp {entry.get('timestamp')!r}")
+        usage = message["usage"]
+        self._learn_project(entry.get("cwd"))
+        return UsageRecord(
+            source=NAME,
+            record_key=_key(entry, message, self.path, number),
+            source_path=self.path,
+            profile=self.project,
+            session_id=str(entry.get("sessionId") or self.session),
+            model=model,
+            started_at=at,
+            ended_at=at,
+            input_tokens=usage.get("input_tokens") or 0,
+            cache_read_tokens=usage.get("cache_read_input_tokens") or 0,
+            cache_write_tokens=usage.get("cache_creation_input_tokens") or 0,
+            output_tokens=usage.get("output_tokens") or 0,
+            provider="anthropic",
+            platform=NAME,
+            task=os.path.basename(self.project.rstrip("/")) or self.project,
+            call_kind=SUBAGENT_CALL if entry.get("isSidechain") else MAIN_CALL,
+            agent_cost_usd=_cost(entry.get("costUSD")),
+            agent_cost_source=NAME if entry.get("costUSD") is not None else None,
+        )
+
+    def _learn_project(self, cwd: object) -> None:
+        if self.project_known or not isinstance(cwd, str):
+            return
+        if _NOT_ALNUM.sub("-", cwd) == self.folder:
+            self.project = cwd
+            self.project_known = True
+
+
+def _key(entry: dict[str, Any], message: dict[str, Any], path: str, number: int) -> str:
+    message_id = message.get("id")
+    request_id = entry.get("requestId")
+    if message_id and request_id:
+        return f"{message_id}:{request_id}"
+    # Without both ids a line cannot be matched with its siblings; its own
+    # uuid (or, lacking that, its place in the file) still keeps it unique.
+    return str(entry.get("uuid") or f"{path}:{number}")
+
+
+def _cost(value: object) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None

@@ -1,0 +1,1 @@
+"""Ways to spend fewer tokens, each simulated over history or run live."""

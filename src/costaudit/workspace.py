@@ -1,0 +1,123 @@
+"""Everything a command works on: config, ledger, sources, pricing.
+
+The interfaces build one :class:`Workspace` from their options and call it;
+the work itself is done by the sources, ledger, pricing and analysis
+modules.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from costaudit.analysis.infra import Infrastructure
+from costaudit.analysis.window import Window
+from costaudit.config import Config, load_config
+from costaudit.errors import ConfigError
+from costaudit.ledger.ingest import Progress, ScanSummary, ingest
+from costaudit.ledger.store import Ledger
+from costaudit.paths import default_config_path, default_ledger_path
+from costaudit.pricing.apply import price_ledger
+from costaudit.pricing.locality import Locality
+from costaudit.pricing.pricer import Pricer
+from costaudit.pricing.throughput import measure_throughput
+from costaudit.sources.base import Source
+from costaudit.sources.hermes import HermesSource
+from costaudit.sources.hermes.home import hermes_home
+from costaudit.sources.hermes.tasks import TaskNamer, rules_from_config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Options:
+    config_path: Path | None = None
+    ledger_path: Path | None = None
+    hermes_home: Path | None = None
+
+
+class Workspace:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        explicit = options.config_path is not None
+        self.config: Config = load_config(
+            options.config_path or default_config_path(), required=explicit
+        )
+        self.ledger = Ledger.open(options.ledger_path or default_ledger_path())
+        self._pricer: Pricer | None = None
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def hermes_home(self) -> Path:
+        configured = self.config.section("sources").table("hermes").string("home")
+        if self.options.hermes_home is None and configured:
+            return Path(configured).expanduser()
+        return hermes_home(self.options.hermes_home)
+
+    def sources(self) -> list[Source]:
+        from costaudit.sources.registry import file_sources
+
+        hermes_config = self.config.section("sources").table("hermes")
+        found: list[Source] = []
+        if hermes_config.boolean("enabled", True):
+            found.append(
+                HermesSource(
+                    self.hermes_home(), TaskNamer(rules_from_config(self.config))
+                )
+            )
+        found.extend(file_sources(self.config, hermes_home=self.hermes_home()))
+        return found
+
+    def scan(self, progress: Progress | None = None) -> ScanSummary:
+        """Read every source's new data, then price what needs a price."""
+        summary = ingest(self.ledger, self.sources(), progress)
+        self._pricer = None
+        price_ledger(self.ledger, self.pricer())
+        return summary
+
+    def pricer(self) -> Pricer:
+        if self._pricer is None:
+            measured = measure_throughput(
+                self.ledger, Locality.from_config(self.config)
+            )
+            self._pricer = Pricer(self.config, measured)
+        return self._pricer
+
+    def infrastructure(self) -> Infrastructure:
+        return Infrastructure.from_config(self.config)
+
+    def window(
+        self,
+        since: date | None = None,
+        until: date | None = None,
+        tz: str | None = None,
+        profiles: tuple[str, ...] = (),
+        models: tuple[str, ...] = (),
+    ) -> Window:
+        zone = self.config.timezone if tz is None else _zone(tz)
+        return Window(zone, since, until, profiles, models)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"time zone {name!r} is not known (use an IANA name like 'Europe/Paris')"
+        ) from None

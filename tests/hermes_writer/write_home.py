@@ -1,0 +1,1099 @@
+"""Write a Hermes Agent home through hermes-agent's own code.
+
+Run it with the interpreter of a venv that has ``hermes-agent==0.19.0``
+installed (CI: ``$COSTAUDIT_HERMES_PYTHON``)::
+
+    $HERMES_PY tests/hermes_writer/write_home.py SPEC.json HOME_DIR
+    $HERMES_PY tests/hermes_writer/write_home.py SPEC.json HOME_DIR --schema 19
+
+HOME_DIR must not exist or be empty. Nothing of costaudit is imported here,
+and costaudit never imports Hermes: Hermes pins versions of its own.
+
+What Hermes code writes what
+----------------------------
+Every row, file and log line comes from hermes-agent functions, called in the
+order the agent calls them; only the model calls themselves are absent.
+
+- Profiles: ``hermes_cli.profiles.create_profile`` (``SOUL.md``, ``.env``,
+  ``profile.yaml``). The root of HOME_DIR is the default profile.
+- ``state.db``: ``hermes_state.SessionDB``. A session is opened the way the
+  agent does it (``create_session`` with source, model, ``model_config``,
+  system prompt, cwd and ``profile_name`` from
+  ``hermes_cli.profiles.get_active_profile_name``); gateway sessions are first
+  created the way ``gateway.session.SessionStore`` does (``session_key`` from
+  ``gateway.session.build_session_key``, then
+  ``record_gateway_session_peer``). Messages go through ``append_message``.
+- Main-loop calls: the response usage is built in the provider's own API shape
+  (Anthropic, DeepSeek's ``prompt_cache_hit_tokens``, or OpenAI's
+  ``prompt_tokens_details``), normalised by
+  ``agent.usage_pricing.normalize_usage``, priced by ``estimate_usage_cost``
+  and written with ``SessionDB.update_token_counts`` with the arguments of
+  ``agent/conversation_loop.py``, so ``sessions`` and ``session_model_usage``
+  (``task = ''``) get what Hermes writes, including ``cost_status``,
+  ``cost_source`` and ``estimated_cost_usd`` (``0.0`` when unpriced).
+- Side calls: ``agent.aux_accounting.set_accounting_context`` then
+  ``record_aux_usage``, the auxiliary client's own recording path; they land
+  in ``session_model_usage`` only, with ``task`` set.
+- Model switches: ``update_session_billing_route`` plus the system prompt
+  rewrite of the next turn (CLI, ``via: cli``), or ``update_session_model``
+  (gateway ``/model``, ``via: gateway``).
+- Titles: ``agent.title_generator._persist_session_title``; cron titles with
+  ``cron.scheduler._set_cron_session_title``. Ends: ``end_session``, or
+  ``promote_to_session_reset`` for gateway resets.
+- Cron: ``cron.jobs.create_job``, ``advance_next_run`` before and
+  ``mark_job_run`` after each run, ``remove_job`` for deleted jobs; the run's
+  user message is ``cron.scheduler._build_job_prompt(job)``. The session id,
+  the title text and the title base are evaluated from the expressions
+  assigned to ``_cron_session_id``, ``_title_base`` and ``_cron_title`` in
+  ``cron/scheduler.py``, read from the installed source.
+- ``logs/agent.log``: ``hermes_logging.setup_logging`` with the session tag of
+  ``set_session_context``; the API-call line uses the format string of the
+  ``logger.info("API call #%d: ...")`` call in ``agent/conversation_loop.py``
+  and the cache suffix expression assigned to ``_cache_pct`` there, both read
+  from the installed source. Cron runs log the scheduler's
+  ``"Running job ..."`` line and CLI switches the ``"Model switched
+  in-place ..."`` line, also with Hermes' own format strings.
+
+Clock and ids: ``time.time`` and the ``hermes_time.now`` imports of the cron
+modules are patched to a clock that each step of the spec sets, so rows, log
+timestamps and ``jobs.json`` carry the spec's historic times. Cron job ids come
+from the spec (``uuid.uuid4`` is patched inside ``create_job`` only); other
+session ids are Hermes' ``YYYYmmdd_HHMMSS_<hex>`` shape with hex derived from
+a hash of the spec, so a run is reproducible. ``fetch_endpoint_model_metadata``
+is patched to return ``{}``: the pricing code would otherwise ask each
+endpoint's ``/models`` for prices, and DeepSeek, OpenAI, Anthropic and
+llama.cpp publish none there, so the result is the same without the network.
+
+Not written: cron run output files (``cron/output/<job>/*.md``), the cron
+``executions.db`` ledger, ``sessions.json`` of the gateway, and log lines other
+than the three kinds above.
+
+Spec format (JSON)
+------------------
+Times are epoch seconds (floats allowed). Token fields default to 0.
+
+::
+
+    {
+      "timezone": "UTC",                  # TZ and HERMES_TIMEZONE, default UTC
+      "profiles": [
+        {
+          "name": "default",              # "default" = HOME_DIR itself,
+                                          # else HOME_DIR/profiles/<name>
+          "created_at": 1790000000,       # named profiles: creation time
+          "description": "...",           # optional, profile.yaml
+          "cron_jobs": [
+            {"id": "3f9a0c1b2d4e",        # 12 hex digits
+             "name": "Morning briefing", "prompt": "...",
+             "schedule": "0 7 * * *",     # anything cron.jobs.parse_schedule
+             "model": "deepseek-chat", "provider": "deepseek",
+             "base_url": "https://api.deepseek.com/v1",
+             "deliver": "telegram",       # optional
+             "origin": {...},             # optional, kept as given
+             "created_at": 1790000000,
+             "deleted_at": 1791000000}    # optional: removed from jobs.json
+          ],
+          "sessions": [
+            {
+              "id": "...",                # optional, derived when absent
+              "source": "cli",            # cli, telegram, discord, ..., cron
+              "cron_job": "3f9a0c1b2d4e", # source cron: the job that ran
+              "started_at": 1790000000,
+              "ended_at": 1790000300,     # optional; null leaves it open
+              "end_reason": "cli_close",  # cron: cron_complete by default
+              "model": "...", "provider": "...", "base_url": "...",
+                                          # cron: default to the job's
+              "api_mode": "chat_completions",  # optional
+              "system_prompt": "...",
+              "max_iterations": 90,       # optional, model_config
+              "cwd": "/home/u/src/app",   # optional, CLI sessions
+              "peer": {"user_id": "...", "chat_id": "...",
+                       "chat_type": "dm", "user_name": "...",
+                       "chat_name": "...", "thread_id": null},
+                                          # gateway sources
+              "title": "...",             # optional, not for cron
+              "parent_session_id": "...", # optional
+              "turns": [
+                {
+                  "at": 1790000005,
+                  "user": "text",         # cron: omitted, the job prompt
+                  "switch": {"model": "...", "provider": "...",
+                             "base_url": "...", "api_mode": "...",
+                             "via": "cli",           # or "gateway"
+                             "system_prompt": "..."},  # optional, cli
+                  "calls": [
+                    {"latency": 3.2,      # seconds the call took
+                     "input": 9000,       # non-cached prompt tokens
+                     "output": 400, "cache_read": 7000,
+                     "cache_write": 0, "reasoning": 0,
+                     "model": "...", "provider": "...",
+                     "base_url": "...",   # optional per-call route
+                     "tools": [{"name": "web_search",
+                                "arguments": {"query": "..."},
+                                "result": "...", "duration": 1.5}],
+                     "thinking": "..."},  # optional reasoning text
+                    {"task": "title_generation",   # a side call
+                     "model": "...", "provider": "...", "base_url": "...",
+                     "latency": 0.8, "input": 300, "output": 12}
+                  ],
+                  "reply": "final assistant text"
+                }
+              ]
+            }
+          ]
+        }
+      ]
+    }
+
+Calls run in list order. A main call with ``tools`` writes an assistant
+message with ``tool_calls`` and one ``tool`` message per tool; the last main
+call of a turn writes ``reply``. Token fields keep Hermes' meaning:
+``input`` excludes cached tokens, the prompt is ``input + cache_read +
+cache_write``, and ``reasoning`` is part of ``output``.
+
+Schema 19 (``--schema 19``)
+---------------------------
+Databases from before schema 20 have no ``session_model_usage``. Hermes
+0.19.0 has no old DDL to start from: ``_init_schema`` reconciles columns
+declaratively from ``SCHEMA_SQL``, and released 0.18.2 (schema 19) had the
+same ``SCHEMA_SQL`` less the ``session_model_usage`` and ``async_delegations``
+tables with their indexes and the columns ``sessions.profile_name``,
+``sessions.compression_fallback_streak``, ``messages.effect_disposition`` and
+``messages.api_content``. So this mode first writes the home as above, then
+for each ``state.db`` makes a new file by running 0.19.0's own
+``SessionDB._init_schema`` with ``SCHEMA_SQL`` cut down that way and
+``SCHEMA_VERSION = 19``, and copies the ``sessions`` and ``messages`` rows
+into it column for column (the FTS triggers index the messages again). Side
+calls vanish, as they did before schema 20 (they were not recorded), and the
+``sessions`` totals are the main-loop sums. Opening such a file with Hermes
+0.19.0 runs its v20 migration, which seeds ``session_model_usage`` from those
+totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import heapq
+import importlib.util
+import json
+import logging
+import os
+import re
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import CodeType, SimpleNamespace
+from typing import Any
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+GATEWAY_RESET_REASONS = frozenset(
+    {"session_reset", "idle", "daily", "suspended", "resume_pending_expired"}
+)
+SCHEMA_19_DROPPED_TABLES = ("session_model_usage", "async_delegations")
+SCHEMA_19_DROPPED_COLUMNS = {
+    "sessions": ("compression_fallback_streak", "profile_name"),
+    "messages": ("effect_disposition", "api_content"),
+}
+TOKEN_FIELDS = ("input", "output", "cache_read", "cache_write", "reasoning")
+
+
+class SpecError(ValueError):
+    """The spec asks for something this writer cannot produce."""
+
+
+# --------------------------------------------------------------------------
+# Clock
+
+
+class Clock:
+    """The one time source of the writer process, set step by step."""
+
+    def __init__(self, tz_name: str) -> None:
+        self.tz = ZoneInfo(tz_name)
+        self.now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def hermes_now(self) -> datetime:
+        return datetime.fromtimestamp(self.now, self.tz)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        import cron.jobs
+        import cron.scheduler
+        import hermes_time
+
+        with ExitStack() as stack:
+            stack.enter_context(mock.patch("time.time", self.time))
+            for module in (hermes_time,):
+                stack.enter_context(mock.patch.object(module, "now", self.hermes_now))
+            for module in (cron.jobs, cron.scheduler):
+                stack.enter_context(
+                    mock.patch.object(module, "_hermes_now", self.hermes_now)
+                )
+            yield
+
+
+# --------------------------------------------------------------------------
+# Hermes source: format strings and expressions used as Hermes wrote them
+
+
+def _module_tree(module: str) -> ast.Module:
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise LookupError(f"hermes module {module} is not installed")
+    return ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+
+
+def log_format(module: str, prefix: str) -> str:
+    """Return the first string literal passed to a call that starts with prefix."""
+    for node in ast.walk(_module_tree(module)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        first = node.args[0]
+        if (
+            isinstance(first, ast.Constant)
+            and isinstance(first.value, str)
+            and first.value.startswith(prefix)
+        ):
+            return first.value
+    raise LookupError(f"no log call starting {prefix!r} in {module}")
+
+
+def assigned_expression(module: str, name: str) -> CodeType:
+    """Compile the first non-literal value assigned to name in module."""
+    for node in ast.walk(_module_tree(module)):
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target = node.targets[0]
+        if (
+            isinstance(target, ast.Name)
+            and target.id == name
+            and not isinstance(node.value, ast.Constant)
+        ):
+            expression = ast.Expression(node.value)
+            return compile(expression, f"<{module}:{name}>", "eval")
+    raise LookupError(f"no assignment to {name} in {module}")
+
+
+@dataclass(frozen=True)
+class HermesText:
+    """Text shapes Hermes builds inline, taken from its installed source."""
+
+    api_call: str
+    cache_suffix: CodeType
+    running_job: str
+    model_switched: str
+    cron_session_id: CodeType
+    cron_title_base: CodeType
+    cron_title: CodeType
+
+    @classmethod
+    def load(cls) -> HermesText:
+        loop = "agent.conversation_loop"
+        scheduler = "cron.scheduler"
+        return cls(
+            api_call=log_format(loop, "API call #"),
+            cache_suffix=assigned_expression(loop, "_cache_pct"),
+            running_job=log_format(scheduler, "Running job "),
+            model_switched=log_format(
+                "agent.agent_runtime_helpers", "Model switched in-place"
+            ),
+            cron_session_id=assigned_expression(scheduler, "_cron_session_id"),
+            cron_title_base=assigned_expression(scheduler, "_title_base"),
+            cron_title=assigned_expression(scheduler, "_cron_title"),
+        )
+
+
+# --------------------------------------------------------------------------
+# Usage in each provider's response shape
+
+
+def _tokens(call: dict[str, Any]) -> dict[str, int]:
+    tokens = {}
+    for name in TOKEN_FIELDS:
+        value = call.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SpecError(f"{name} must be a non-negative integer, got {value!r}")
+        tokens[name] = value
+    if tokens["reasoning"] > tokens["output"]:
+        raise SpecError("reasoning tokens are part of output: reasoning > output")
+    return tokens
+
+
+def response_usage(provider: str, api_mode: str, call: dict[str, Any]) -> Any:
+    """Build the usage object the provider's API returns for these tokens."""
+    t = _tokens(call)
+    prompt = t["input"] + t["cache_read"] + t["cache_write"]
+    if provider == "anthropic" or api_mode == "anthropic_messages":
+        return SimpleNamespace(
+            input_tokens=t["input"],
+            output_tokens=t["output"],
+            cache_read_input_tokens=t["cache_read"],
+            cache_creation_input_tokens=t["cache_write"],
+        )
+    reasoning = SimpleNamespace(reasoning_tokens=t["reasoning"])
+    if provider == "deepseek":
+        return SimpleNamespace(
+            prompt_tokens=prompt,
+            completion_tokens=t["output"],
+            total_tokens=prompt + t["output"],
+            prompt_cache_hit_tokens=t["cache_read"],
+            prompt_cache_miss_tokens=t["input"] + t["cache_write"],
+            completion_tokens_details=reasoning,
+        )
+    details = SimpleNamespace(
+        cached_tokens=t["cache_read"], cache_write_tokens=t["cache_write"]
+    )
+    return SimpleNamespace(
+        prompt_tokens=prompt,
+        completion_tokens=t["output"],
+        total_tokens=prompt + t["output"],
+        prompt_tokens_details=details,
+        completion_tokens_details=reasoning,
+    )
+
+
+def canonical_usage(route: Route, call: dict[str, Any]) -> Any:
+    """Normalise the response usage the way the agent loop does; check it."""
+    from agent.usage_pricing import normalize_usage
+
+    raw = response_usage(route.provider, route.api_mode, call)
+    usage = normalize_usage(raw, provider=route.provider, api_mode=route.api_mode)
+    got = (
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cache_read_tokens,
+        usage.cache_write_tokens,
+        usage.reasoning_tokens,
+    )
+    wanted = tuple(_tokens(call)[name] for name in TOKEN_FIELDS)
+    if got != wanted:
+        raise SpecError(f"{route.provider} usage shape cannot carry {call}")
+    return usage
+
+
+# --------------------------------------------------------------------------
+# Sessions
+
+
+@dataclass
+class Route:
+    model: str
+    provider: str
+    base_url: str
+    api_mode: str = ""
+
+    def with_call(self, call: dict[str, Any]) -> Route:
+        return Route(
+            model=call.get("model", self.model),
+            provider=call.get("provider", self.provider),
+            base_url=call.get("base_url", self.base_url),
+            api_mode=call.get("api_mode", self.api_mode),
+        )
+
+
+@dataclass
+class ProfileWriter:
+    """Writes one profile's sessions, cron jobs and log into its home."""
+
+    home: Path
+    name: str
+    db: Any
+    text: HermesText
+    expected: dict[str, dict[str, int]] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def profile_name(self) -> str | None:
+        from hermes_cli.profiles import get_active_profile_name
+
+        active = get_active_profile_name()
+        return None if active == "default" else active
+
+    # -- cron jobs ---------------------------------------------------------
+
+    def job_steps(self, job: dict[str, Any]) -> Iterator[float]:
+        """Create the job at created_at and remove it at deleted_at."""
+        import cron.jobs
+
+        yield float(job["created_at"])
+        job_id = job["id"]
+        if not re.fullmatch(r"[0-9a-f]{12}", job_id):
+            raise SpecError(f"cron job id must be 12 hex digits: {job_id!r}")
+        fixed = uuid.UUID(job_id + "0" * 20)
+        with mock.patch.object(cron.jobs, "uuid", SimpleNamespace(uuid4=lambda: fixed)):
+            cron.jobs.create_job(
+                prompt=job["prompt"],
+                schedule=job["schedule"],
+                name=job["name"],
+                deliver=job.get("deliver"),
+                origin=job.get("origin"),
+                model=job.get("model"),
+                provider=job.get("provider"),
+                base_url=job.get("base_url"),
+            )
+        if job.get("deleted_at") is not None:
+            yield float(job["deleted_at"])
+            if not cron.jobs.remove_job(job_id):
+                raise SpecError(f"cron job {job_id} was already gone")
+
+    # -- sessions ----------------------------------------------------------
+
+    def session_steps(self, s: dict[str, Any], session_id: str) -> Iterator[float]:
+        """Write one session, yielding the time of each next step."""
+        import cron.jobs
+        import cron.scheduler
+
+        started = float(s["started_at"])
+        yield started
+        source = s["source"]
+        job = None
+        if source == "cron":
+            job = cron.jobs.get_job(s["cron_job"])
+            if job is None:
+                raise SpecError(f"cron job {s['cron_job']} is not in jobs.json")
+            cron.jobs.advance_next_run(job["id"])
+            _clear_log_session()
+            logging.getLogger("cron.scheduler").info(
+                self.text.running_job, job["name"], job["id"]
+            )
+        route = self._session_route(s, job)
+        _set_log_session(session_id)
+        self._open_session(s, session_id, route)
+
+        calls_made = 0
+        for turn in s["turns"]:
+            yield float(turn["at"])
+            if "switch" in turn:
+                route = self._switch(session_id, route, turn["switch"])
+            user_text = turn.get("user")
+            if user_text is None and job is not None:
+                user_text = cron.scheduler._build_job_prompt(job)
+            if user_text is None:
+                raise SpecError(f"turn of {session_id} has no user text")
+            self.db.append_message(
+                session_id=session_id, role="user", content=user_text
+            )
+            yield from self._turn_calls(session_id, route, turn, calls_made)
+            calls_made += sum(1 for c in turn["calls"] if "task" not in c)
+
+        end_time = s.get("ended_at")
+        if end_time is not None:
+            yield float(end_time)
+        self._close_session(s, session_id, job, end_time is not None)
+
+    def _session_route(self, s: dict[str, Any], job: dict[str, Any] | None) -> Route:
+        fallback = job or {}
+        model = s.get("model") or fallback.get("model")
+        provider = s.get("provider") or fallback.get("provider")
+        base_url = s.get("base_url") or fallback.get("base_url")
+        if not (model and provider and base_url):
+            raise SpecError("a session needs model, provider and base_url")
+        return Route(model, provider, base_url, s.get("api_mode", ""))
+
+    def _open_session(self, s: dict[str, Any], session_id: str, route: Route) -> None:
+        if s.get("title") and s["source"] != "cron":
+            self.titles[session_id] = s["title"]
+        peer = s.get("peer")
+        if peer is not None:
+            self._open_gateway_row(s["source"], session_id, peer)
+        model_config = {
+            "max_iterations": s.get("max_iterations", 90),
+            "reasoning_config": None,
+            "max_tokens": None,
+        }
+        self.db.create_session(
+            session_id=session_id,
+            source=s["source"],
+            model=route.model,
+            model_config=model_config,
+            system_prompt=s.get("system_prompt"),
+            user_id=None,
+            parent_session_id=s.get("parent_session_id"),
+            cwd=s.get("cwd") if s["source"] == "cli" else None,
+            profile_name=self.profile_name,
+        )
+
+    def _open_gateway_row(self, source: str, session_id: str, peer: dict) -> None:
+        """Create the row as gateway.session.SessionStore does, before the agent."""
+        from gateway.config import Platform
+        from gateway.session import SessionSource, build_session_key
+
+        origin = SessionSource(
+            platform=Platform(source),
+            chat_id=peer["chat_id"],
+            chat_name=peer.get("chat_name"),
+            chat_type=peer.get("chat_type", "dm"),
+            user_id=peer.get("user_id"),
+            user_name=peer.get("user_name"),
+            thread_id=peer.get("thread_id"),
+        )
+        session_key = build_session_key(origin)
+        self.db.create_session(
+            session_id=session_id,
+            source=origin.platform.value,
+            user_id=origin.user_id,
+            session_key=session_key,
+            chat_id=origin.chat_id,
+            chat_type=origin.chat_type,
+            thread_id=origin.thread_id,
+            profile_name=origin.profile,
+        )
+        self.db.record_gateway_session_peer(
+            session_id,
+            source=origin.platform.value,
+            user_id=origin.user_id,
+            session_key=session_key,
+            chat_id=origin.chat_id,
+            chat_type=origin.chat_type,
+            thread_id=origin.thread_id,
+            display_name=origin.chat_name,
+            origin_json=json.dumps(origin.to_dict()),
+        )
+
+    def _switch(self, session_id: str, old: Route, switch: dict[str, Any]) -> Route:
+        new = Route(
+            model=switch["model"],
+            provider=switch["provider"],
+            base_url=switch["base_url"],
+            api_mode=switch.get("api_mode", ""),
+        )
+        via = switch.get("via", "cli")
+        if via == "gateway":
+            self.db.update_session_model(session_id, new.model)
+            return new
+        if via != "cli":
+            raise SpecError(f"switch via must be cli or gateway, not {via!r}")
+        logging.getLogger("agent.agent_runtime_helpers").info(
+            self.text.model_switched, old.model, old.provider, new.model, new.provider
+        )
+        self.db.update_session_billing_route(
+            session_id,
+            provider=new.provider,
+            base_url=new.base_url,
+            billing_mode=new.api_mode or None,
+        )
+        if switch.get("system_prompt"):
+            self.db.update_system_prompt(session_id, switch["system_prompt"])
+        return new
+
+    def _turn_calls(
+        self, session_id: str, route: Route, turn: dict[str, Any], calls_made: int
+    ) -> Iterator[float]:
+        main_calls = [c for c in turn["calls"] if "task" not in c]
+        if not main_calls:
+            raise SpecError(f"a turn of {session_id} has no main-loop call")
+        last_main = main_calls[-1]
+        clock_time = float(turn["at"])
+        for call in turn["calls"]:
+            clock_time += float(call.get("latency", 1.0))
+            yield clock_time
+            if "task" in call:
+                self._side_call(session_id, route.with_call(call), call)
+                continue
+            calls_made += 1
+            self._main_call(session_id, route.with_call(call), call, calls_made)
+            if call is last_main:
+                self._assistant(session_id, turn.get("reply", ""), call, None)
+                continue
+            tools = call.get("tools") or []
+            tool_calls = [
+                {
+                    "id": _call_id(session_id, calls_made, index),
+                    "type": "function",
+                    "function": {
+                        "name": tool["name"],
+                        "arguments": json.dumps(tool.get("arguments", {})),
+                    },
+                }
+                for index, tool in enumerate(tools)
+            ]
+            if tool_calls:
+                self._assistant(session_id, "", call, tool_calls)
+            for tool, tool_call in zip(tools, tool_calls, strict=True):
+                clock_time += float(tool.get("duration", 0.5))
+                yield clock_time
+                self.db.append_message(
+                    session_id=session_id,
+                    role="tool",
+                    content=tool.get("result", ""),
+                    tool_name=tool["name"],
+                    tool_call_id=tool_call["id"],
+                )
+
+    def _assistant(
+        self,
+        session_id: str,
+        content: str,
+        call: dict[str, Any],
+        tool_calls: list[dict[str, Any]] | None,
+    ) -> None:
+        self.db.append_message(
+            session_id=session_id,
+            role="assistant",
+            content=content,
+            tool_calls=tool_calls,
+            finish_reason="tool_calls" if tool_calls else "stop",
+            reasoning=call.get("thinking"),
+        )
+
+    def _main_call(
+        self, session_id: str, route: Route, call: dict[str, Any], number: int
+    ) -> None:
+        """Account one main-loop API call as agent/conversation_loop.py does."""
+        from agent.usage_pricing import estimate_usage_cost
+
+        usage = canonical_usage(route, call)
+        prompt_tokens = usage.prompt_tokens
+        cache_suffix = ""
+        if usage.cache_read_tokens and prompt_tokens:
+            names = {"canonical_usage": usage, "prompt_tokens": prompt_tokens}
+            cache_suffix = eval(self.text.cache_suffix, {}, names)
+        logging.getLogger("agent.conversation_loop").info(
+            self.text.api_call,
+            number,
+            route.model,
+            route.provider or "unknown",
+            prompt_tokens,
+            usage.output_tokens,
+            usage.total_tokens,
+            float(call.get("latency", 1.0)),
+            cache_suffix,
+        )
+        cost = estimate_usage_cost(
+            route.model,
+            usage,
+            provider=route.provider,
+            base_url=route.base_url,
+            api_key="",
+        )
+        amount = float(cost.amount_usd) if cost.amount_usd is not None else None
+        self.db.update_token_counts(
+            session_id,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            estimated_cost_usd=amount,
+            cost_status=cost.status,
+            cost_source=cost.source,
+            billing_provider=route.provider,
+            billing_base_url=route.base_url,
+            billing_mode="subscription_included" if cost.status == "included" else None,
+            model=route.model,
+            api_call_count=1,
+        )
+        self._expect(session_id, "main", call)
+
+    def _side_call(self, session_id: str, route: Route, call: dict[str, Any]) -> None:
+        """Record an auxiliary call through the auxiliary client's own path."""
+        from agent.aux_accounting import (
+            record_aux_usage,
+            reset_accounting_context,
+            set_accounting_context,
+        )
+
+        raw = response_usage(route.provider, route.api_mode, call)
+        response = SimpleNamespace(model=route.model, usage=raw)
+        token = set_accounting_context(self.db, session_id)
+        try:
+            record_aux_usage(
+                response,
+                call["task"],
+                provider=route.provider,
+                base_url=route.base_url,
+            )
+        finally:
+            reset_accounting_context(token)
+        if call["task"] == "title_generation" and session_id in self.titles:
+            self._persist_title(session_id)
+        self._expect(session_id, "side", call)
+
+    def _close_session(
+        self,
+        s: dict[str, Any],
+        session_id: str,
+        job: dict[str, Any] | None,
+        ended: bool,
+    ) -> None:
+        if job is not None:
+            self._close_cron_session(session_id, job)
+            return
+        if session_id in self.titles:
+            self._persist_title(session_id)
+        if not ended:
+            return
+        reason = s.get("end_reason") or "cli_close"
+        if s.get("peer") is not None and reason in GATEWAY_RESET_REASONS:
+            self.db.promote_to_session_reset(session_id, reason)
+        else:
+            self.db.end_session(session_id, reason)
+
+    def _persist_title(self, session_id: str) -> None:
+        """Store the title the title generator would return, as it stores it."""
+        from agent.title_generator import _persist_session_title
+
+        _persist_session_title(self.db, session_id, self.titles.pop(session_id))
+
+    def _close_cron_session(self, session_id: str, job: dict[str, Any]) -> None:
+        """Title, end and mark the run as cron.scheduler.run_job does."""
+        import cron.jobs
+        import cron.scheduler
+
+        names: dict[str, Any] = {
+            "job_name": job["name"],
+            "job_id": job["id"],
+            "_hermes_now": cron.scheduler._hermes_now,
+        }
+        names["_title_base"] = eval(self.text.cron_title_base, {}, names)
+        title = eval(self.text.cron_title, {}, names)
+        cron.scheduler._set_cron_session_title(self.db, session_id, title)
+        self.db.end_session(session_id, "cron_complete")
+        cron.jobs.mark_job_run(job["id"], True)
+
+    def cron_session_id(self, s: dict[str, Any]) -> str:
+        names = {"job_id": s["cron_job"], "_hermes_now": _fixed_now(s["started_at"])}
+        return str(eval(self.text.cron_session_id, {}, names))
+
+    # -- bookkeeping for the final check ------------------------------------
+
+    def _expect(self, session_id: str, kind: str, call: dict[str, Any]) -> None:
+        totals = self.expected.setdefault(session_id, {})
+        for name in TOKEN_FIELDS:
+            key = f"{kind}_{name}"
+            totals[key] = totals.get(key, 0) + int(call.get(name, 0))
+        totals[f"{kind}_calls"] = totals.get(f"{kind}_calls", 0) + 1
+
+
+_CLOCK_TZ: ZoneInfo | None = None
+
+
+def _fixed_now(epoch: float) -> Callable[[], datetime]:
+    """A hermes_time.now stand-in frozen at epoch, for id expressions."""
+    tz = _CLOCK_TZ or ZoneInfo("UTC")
+    return lambda: datetime.fromtimestamp(float(epoch), tz)
+
+
+def _call_id(session_id: str, call_number: int, index: int) -> str:
+    digest = hashlib.sha256(f"{session_id}/{call_number}/{index}".encode())
+    return "call_" + digest.hexdigest()[:24]
+
+
+def _set_log_session(session_id: str) -> None:
+    from hermes_logging import set_session_context
+
+    set_session_context(session_id)
+
+
+def _clear_log_session() -> None:
+    from hermes_logging import clear_session_context
+
+    clear_session_context()
+
+
+def derived_session_id(
+    profile: str, index: int, s: dict[str, Any], tz: ZoneInfo
+) -> str:
+    """Hermes' YYYYmmdd_HHMMSS_<hex> id: 6 hex for the agent, 8 for gateways."""
+    stamp = datetime.fromtimestamp(float(s["started_at"]), tz)
+    digest = hashlib.sha256(f"{profile}/{index}/{s['started_at']}".encode())
+    width = 8 if s.get("peer") is not None else 6
+    return f"{stamp.strftime('%Y%m%d_%H%M%S')}_{digest.hexdigest()[:width]}"
+
+
+# --------------------------------------------------------------------------
+# Running steps in time order
+
+
+def run_in_time_order(
+    clock: Clock, steps: list[tuple[Iterator[float], str | None]]
+) -> None:
+    """Advance every step generator in global time order, setting the clock."""
+    heap: list[tuple[float, int, Iterator[float], str | None]] = []
+    for seq, (gen, tag) in enumerate(steps):
+        first = next(gen, None)
+        if first is not None:
+            heapq.heappush(heap, (first, seq, gen, tag))
+    while heap:
+        when, seq, gen, tag = heapq.heappop(heap)
+        clock.now = when
+        if tag is None:
+            _clear_log_session()
+        else:
+            _set_log_session(tag)
+        following = next(gen, None)
+        if following is None:
+            continue
+        if following < when:
+            raise SpecError(f"step of {tag or 'a cron job'} goes back in time")
+        heapq.heappush(heap, (following, seq, gen, tag))
+
+
+# --------------------------------------------------------------------------
+# Profiles and the home
+
+
+def profile_home(root: Path, profile: dict[str, Any], clock: Clock) -> Path:
+    """Return the profile's home, creating a named profile the Hermes way."""
+    if profile["name"] == "default":
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+    from hermes_cli.profiles import create_profile
+
+    os.environ["HERMES_HOME"] = str(root)
+    clock.now = float(profile["created_at"])
+    return Path(
+        create_profile(
+            profile["name"],
+            no_alias=True,
+            description=profile.get("description"),
+        )
+    )
+
+
+def start_log(home: Path) -> None:
+    """Point Hermes' file logging at this profile's logs/ directory."""
+    import hermes_logging
+
+    hermes_logging._reset_queued_handlers()
+    hermes_logging.setup_logging(hermes_home=home, force=True)
+
+
+def stop_log() -> None:
+    import hermes_logging
+
+    hermes_logging._reset_queued_handlers()
+
+
+def write_profile(
+    root: Path, profile: dict[str, Any], clock: Clock, text: HermesText
+) -> ProfileWriter:
+    from hermes_state import SessionDB
+
+    home = profile_home(root, profile, clock)
+    os.environ["HERMES_HOME"] = str(home)
+    start_log(home)
+    db = SessionDB(home / "state.db")
+    writer = ProfileWriter(home=home, name=profile["name"], db=db, text=text)
+    steps: list[tuple[Iterator[float], str | None]] = []
+    for job in profile.get("cron_jobs", []):
+        steps.append((writer.job_steps(job), None))
+    for index, s in enumerate(profile.get("sessions", [])):
+        session_id = s.get("id") or (
+            writer.cron_session_id(s)
+            if s["source"] == "cron"
+            else derived_session_id(profile["name"], index, s, clock.tz)
+        )
+        steps.append((writer.session_steps(s, session_id), session_id))
+    try:
+        run_in_time_order(clock, steps)
+        db.vacuum()
+    finally:
+        db.close()
+        stop_log()
+    return writer
+
+
+def check_profile(writer: ProfileWriter) -> None:
+    """Compare what Hermes stored with what the spec asked for."""
+    conn = sqlite3.connect(writer.home / "state.db")
+    try:
+        for session_id, totals in writer.expected.items():
+            row = conn.execute(
+                "SELECT input_tokens, output_tokens, cache_read_tokens,"
+                " cache_write_tokens, reasoning_tokens, api_call_count"
+                " FROM sessions WHERE id = ?",
+                (session_id,),
+            ).fetchone()
+            wanted = [totals.get(f"main_{n}", 0) for n in TOKEN_FIELDS]
+            wanted.append(totals.get("main_calls", 0))
+            if row is None or list(row) != wanted:
+                raise RuntimeError(f"{session_id}: sessions has {row}, not {wanted}")
+            side = conn.execute(
+                "SELECT COALESCE(SUM(api_call_count), 0) FROM session_model_usage"
+                " WHERE session_id = ? AND task != ''",
+                (session_id,),
+            ).fetchone()[0]
+            if side != totals.get("side_calls", 0):
+                raise RuntimeError(f"{session_id}: {side} side calls recorded")
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------
+# Schema 19
+
+
+def _split_statements(sql: str) -> list[str]:
+    return [part.strip() for part in sql.split(";") if part.strip()]
+
+
+def schema_19_sql(schema_sql: str) -> str:
+    """Cut 0.19.0's SCHEMA_SQL down to the schema 19 of released 0.18.2."""
+    kept = []
+    seen_tables: set[str] = set()
+    seen_columns: set[tuple[str, str]] = set()
+    for statement in _split_statements(schema_sql):
+        head = " ".join(statement.split())
+        table = re.match(r"CREATE TABLE IF NOT EXISTS (\w+)", head)
+        index_on = re.search(r" ON (\w+)\(", head)
+        if table and table.group(1) in SCHEMA_19_DROPPED_TABLES:
+            seen_tables.add(table.group(1))
+            continue
+        if index_on and index_on.group(1) in SCHEMA_19_DROPPED_TABLES:
+            continue
+        if table and table.group(1) in SCHEMA_19_DROPPED_COLUMNS:
+            name = table.group(1)
+            statement = _drop_columns(statement, name, seen_columns)
+        kept.append(statement)
+    wanted_columns = {
+        (table, column)
+        for table, columns in SCHEMA_19_DROPPED_COLUMNS.items()
+        for column in columns
+    }
+    if seen_tables != set(SCHEMA_19_DROPPED_TABLES) or seen_columns != wanted_columns:
+        raise RuntimeError("hermes_state.SCHEMA_SQL is not the 0.19.0 schema")
+    return ";\n\n".join(kept) + ";\n"
+
+
+def _drop_columns(statement: str, table: str, seen: set[tuple[str, str]]) -> str:
+    opening = statement.index("(")
+    closing = statement.rindex(")")
+    lines = [
+        line.strip().rstrip(",")
+        for line in statement[opening + 1 : closing].splitlines()
+    ]
+    body = []
+    for line in lines:
+        if not line:
+            continue
+        if line.split()[0] in SCHEMA_19_DROPPED_COLUMNS[table]:
+            seen.add((table, line.split()[0]))
+            continue
+        body.append("    " + line)
+    return statement[: opening + 1] + "\n" + ",\n".join(body) + "\n)"
+
+
+def downgrade_to_schema_19(db_path: Path) -> None:
+    """Replace db_path by a schema 19 file holding its sessions and messages."""
+    import hermes_state
+
+    old_path = db_path.with_name(db_path.name + ".v19")
+    with ExitStack() as stack:
+        stack.enter_context(
+            mock.patch.object(
+                hermes_state, "SCHEMA_SQL", schema_19_sql(hermes_state.SCHEMA_SQL)
+            )
+        )
+        stack.enter_context(mock.patch.object(hermes_state, "SCHEMA_VERSION", 19))
+        old_db = hermes_state.SessionDB(old_path)
+    conn = old_db._conn
+    conn.execute("ATTACH DATABASE ? AS current", (str(db_path),))
+    conn.execute("BEGIN IMMEDIATE")
+    for table in ("sessions", "messages"):
+        columns = [row[1] for row in conn.execute(f"PRAGMA main.table_info({table})")]
+        names = ", ".join(columns)
+        conn.execute(
+            f"INSERT INTO main.{table} ({names})"
+            f" SELECT {names} FROM current.{table} ORDER BY rowid"
+        )
+    conn.commit()
+    conn.execute("DETACH DATABASE current")
+    old_db.vacuum()
+    old_db.close()
+    old_path.replace(db_path)
+
+
+# --------------------------------------------------------------------------
+# Entry point
+
+
+def prepare_environment(home: Path, tz_name: str) -> None:
+    """Keep Hermes inside HOME_DIR and a scratch HOME, on the spec's timezone."""
+    global _CLOCK_TZ
+    scratch = Path(tempfile.mkdtemp(prefix="hermes-writer-home-"))
+    os.environ["HOME"] = str(scratch)
+    os.environ["HERMES_HOME"] = str(home)
+    os.environ["TZ"] = tz_name
+    os.environ["HERMES_TIMEZONE"] = tz_name
+    time.tzset()
+    _CLOCK_TZ = ZoneInfo(tz_name)
+
+
+def no_endpoint_prices(*_args: Any, **_kwargs: Any) -> dict[str, Any]:
+    """What a /models endpoint without price fields yields to Hermes."""
+    return {}
+
+
+def write_home(spec: dict[str, Any], home: Path, schema: int) -> list[ProfileWriter]:
+    tz_name = spec.get("timezone", "UTC")
+    prepare_environment(home, tz_name)
+    clock = Clock(tz_name)
+    text = HermesText.load()
+    names = [profile["name"] for profile in spec["profiles"]]
+    if len(set(names)) != len(names):
+        raise SpecError("profile names repeat")
+    writers = []
+    with ExitStack() as stack:
+        stack.enter_context(clock.installed())
+        stack.enter_context(
+            mock.patch(
+                "agent.usage_pricing.fetch_endpoint_model_metadata",
+                no_endpoint_prices,
+            )
+        )
+        for profile in sorted(spec["profiles"], key=lambda p: p["name"] != "default"):
+            writer = write_profile(home, profile, clock, text)
+            check_profile(writer)
+            writers.append(writer)
+        if schema == 19:
+            for writer in writers:
+                downgrade_to_schema_19(writer.home / "state.db")
+    return writers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("spec", type=Path, help="spec JSON file")
+    parser.add_argument("home", type=Path, help="Hermes home to create")
+    parser.add_argument(
+        "--schema",
+        type=int,
+        choices=(22, 19),
+        default=22,
+        help="22: as hermes-agent 0.19.0 writes; 19: from before schema 20",
+    )
+    args = parser.parse_args(argv)
+    home = args.home.resolve()
+    if home.exists() and any(home.iterdir()):
+        print(f"{home} is not empty; give a new directory", file=sys.stderr)
+        return 2
+    spec = json.loads(args.spec.read_text(encoding="utf-8"))
+    try:
+        writers = write_home(spec, home, args.schema)
+    except SpecError as error:
+        print(f"spec error: {error}", file=sys.stderr)
+        return 2
+    for writer in writers:
+        print(
+            f"{writer.name}: {len(writer.expected)} sessions with calls",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
