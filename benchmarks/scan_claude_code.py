@@ -56,8 +56,10 @@ def _session_lines(rng: random.Random, project: str, session: str, day: int):
     second = 0
     while True:
         second += rng.randint(2, 40)
-        stamp = f"2025-{7 + day // 28:02d}-{1 + day % 28:02d}T{(second // 3600) % 24:02d}:" \
+        stamp = (
+            f"2025-{7 + day // 28:02d}-{1 + day % 28:02d}T{(second // 3600) % 24:02d}:"
             f"{(second // 60) % 60:02d}:{second % 60:02d}.{rng.randint(0, 999):03d}Z"
+        )
         uid = f"{rng.getrandbits(128):032x}"
         head = LINE_HEAD % (parent, project, session)
         output = "x" * rng.randint(200, 12_000)
@@ -72,7 +74,14 @@ def _session_lines(rng: random.Random, project: str, session: str, day: int):
             out = final if part == 2 else min(final, 1 + part * 10)
             uid = f"{rng.getrandbits(128):032x}"
             yield head + ASSISTANT % (
-                message, model, text, *usage, out, request, uid, stamp
+                message,
+                model,
+                text,
+                *usage,
+                out,
+                request,
+                uid,
+                stamp,
             )
         parent = uid
 
@@ -165,7 +174,8 @@ def main() -> None:
     parser.add_argument("--many-mb", type=int, default=1024)
     parser.add_argument("--big-mb", type=int, default=600)
     parser.add_argument(
-        "--ccusage", default="/tmp/ccu/node_modules/.bin/ccusage",
+        "--ccusage",
+        default="/tmp/ccu/node_modules/.bin/ccusage",
         help="ccusage 20.0.24 executable (npm install --prefix /tmp/ccu ccusage@20.0.24)",
     )
     parser.add_argument("--keep", type=Path, help="generate here and keep the data")
@@ -177,8 +187,10 @@ def main() -> None:
         start = time.perf_counter()
         files = generate(data, args.many_mb, args.big_mb)
         size = sum(p.stat().st_size for p in data.rglob("*.jsonl"))
-        print(f"generated {files} files, {size / 2**20:.0f} MiB "
-              f"in {time.perf_counter() - start:.1f} s")
+        print(
+            f"generated {files} files, {size / 2**20:.0f} MiB "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
         report(work, data)
     finally:
         if args.keep is None:
@@ -191,16 +203,22 @@ def report(work: Path, data: Path) -> None:
     scan = [sys.executable, "-c", SCAN, str(ledger), str(data / "projects")]
     wall, rss, out = measured(scan, env)
     cold = json.loads(out)
-    print(f"costaudit cold scan: {wall:.1f} s wall ({cold['scan_s']:.1f} s scan), "
-          f"peak RSS {rss / 2**20:.0f} MiB, {cold['stored']} records stored, "
-          f"{cold['issues']} issues")
+    print(
+        f"costaudit cold scan: {wall:.1f} s wall ({cold['scan_s']:.1f} s scan), "
+        f"peak RSS {rss / 2**20:.0f} MiB, {cold['stored']} records stored, "
+        f"{cold['issues']} issues"
+    )
     wall, rss, out = measured(scan, env)
     warm = json.loads(out)
-    print(f"costaudit rescan + report: {wall:.2f} s wall "
-          f"(scan {warm['scan_s']:.2f} s, report {warm['report_s']:.3f} s), "
-          f"peak RSS {rss / 2**20:.0f} MiB, {warm['stored']} records stored")
-    print(f"costaudit totals (input, cache write, cache read, output, messages): "
-          f"{warm['totals']}")
+    print(
+        f"costaudit rescan + report: {wall:.2f} s wall "
+        f"(scan {warm['scan_s']:.2f} s, report {warm['report_s']:.3f} s), "
+        f"peak RSS {rss / 2**20:.0f} MiB, {warm['stored']} records stored"
+    )
+    print(
+        f"costaudit totals (input, cache write, cache read, output, messages): "
+        f"{warm['totals']}"
+    )
     ccusage(work, data, env, cold_wall=cold["scan_s"], warm_wall=wall)
 
 
@@ -209,8 +227,10 @@ def ccusage(
 ) -> None:
     import argparse as _argparse  # noqa: F401 (keeps the wrapper self-contained)
 
-    exe = sys.argv[sys.argv.index("--ccusage") + 1] if "--ccusage" in sys.argv else (
-        "/tmp/ccu/node_modules/.bin/ccusage"
+    exe = (
+        sys.argv[sys.argv.index("--ccusage") + 1]
+        if "--ccusage" in sys.argv
+        else ("/tmp/ccu/node_modules/.bin/ccusage")
     )
     if not Path(exe).exists():
         print(f"ccusage not found at {exe}: skipped")
@@ -219,14 +239,22 @@ def ccusage(
     argv = [exe, "claude", "daily", "--json", "--offline", "--timezone", "UTC"]
     wall, rss, out = measured(argv, env)
     totals = json.loads(out)["totals"]
-    print(f"ccusage claude daily --json --offline: {wall:.1f} s wall, "
-          f"peak RSS {rss / 2**20:.0f} MiB")
-    print("ccusage totals (input, cache write, cache read, output): "
-          f"{[totals[k] for k in ('inputTokens', 'cacheCreationTokens', 'cacheReadTokens', 'outputTokens')]}")
-    print(f"cold scan / ccusage: {cold_wall / wall:.2f}x the time; "
-          f"ccusage / (rescan + report): {wall / warm_wall:.1f}x")
+    print(
+        f"ccusage claude daily --json --offline: {wall:.1f} s wall, "
+        f"peak RSS {rss / 2**20:.0f} MiB"
+    )
+    print(
+        "ccusage totals (input, cache write, cache read, output): "
+        f"{[totals[k] for k in ('inputTokens', 'cacheCreationTokens', 'cacheReadTokens', 'outputTokens')]}"
+    )
+    print(
+        f"cold scan / ccusage: {cold_wall / wall:.2f}x the time; "
+        f"ccusage / (rescan + report): {wall / warm_wall:.1f}x"
+    )
 
 
 if __name__ == "__main__":
-    resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))
+    resource.setrlimit(
+        resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE)
+    )
     main()

@@ -8,6 +8,7 @@ modules.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -38,6 +39,8 @@ class Options:
     config_path: Path | None = None
     ledger_path: Path | None = None
     hermes_home: Path | None = None
+    user_home: Path | None = None
+    """Where the usual places of agent logs are looked for (``~``)."""
 
 
 class Workspace:
@@ -81,7 +84,9 @@ class Workspace:
                     self.hermes_home(), TaskNamer(rules_from_config(self.config))
                 )
             )
-        found.extend(file_sources(self.config, hermes_home=self.hermes_home()))
+        # The agent.log reader follows the same Hermes home as state.db.
+        env = {**os.environ, "HERMES_HOME": str(self.hermes_home())}
+        found.extend(file_sources(self.config, home=self.options.user_home, env=env))
         return found
 
     def scan(self, progress: Progress | None = None) -> ScanSummary:

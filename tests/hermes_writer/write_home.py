@@ -37,6 +37,10 @@ order the agent calls them; only the model calls themselves are absent.
 - Model switches: ``update_session_billing_route`` plus the system prompt
   rewrite of the next turn (CLI, ``via: cli``), or ``update_session_model``
   (gateway ``/model``, ``via: gateway``).
+- Compression rotation: ``end_session(..., "compression")``, ``create_session``
+  of the child, ``get_next_title_in_lineage``, ``update_system_prompt`` and
+  ``replace_messages`` with the handoff text of
+  ``ContextCompressor._with_summary_prefix`` and ``_SUMMARY_END_MARKER``.
 - Titles: ``agent.title_generator._persist_session_title``; cron titles with
   ``cron.scheduler._set_cron_session_title``. Ends: ``end_session``, or
   ``promote_to_session_reset`` for gateway resets.
@@ -134,7 +138,10 @@ Times are epoch seconds (floats allowed). Token fields default to 0.
                      "thinking": "..."},  # optional reasoning text
                     {"task": "title_generation",   # a side call
                      "model": "...", "provider": "...", "base_url": "...",
-                     "latency": 0.8, "input": 300, "output": 12}
+                     "latency": 0.8, "input": 300, "output": 12},
+                    {"task": "compression", "input": 30000, "output": 1500,
+                     "rotate": true,          # end the session, continue
+                     "summary": "..."}        # in a child, as compression
                   ],
                   "reply": "final assistant text"
                 }
@@ -147,7 +154,13 @@ Times are epoch seconds (floats allowed). Token fields default to 0.
 
 Calls run in list order. A main call with ``tools`` writes an assistant
 message with ``tool_calls`` and one ``tool`` message per tool; the last main
-call of a turn writes ``reply``. Token fields keep Hermes' meaning:
+call of a turn writes ``reply``. A side call's route defaults to the
+session's current one. ``rotate`` does what compression does by default in
+0.19.0: end the session with ``end_reason = 'compression'``, create a child
+with ``parent_session_id`` and the next title of the lineage (``Title #2``),
+and go on there; the child's transcript is the summary handoff only (Hermes
+also keeps a protected head and tail of the old messages) and its
+``profile_name`` stays NULL, as Hermes leaves it. Token fields keep Hermes' meaning:
 ``input`` excludes cached tokens, the prompt is ``input + cache_read +
 cache_write``, and ``reasoning`` is part of ``output``.
 
@@ -405,6 +418,22 @@ class Route:
 
 
 @dataclass
+class SessionState:
+    """What the agent holds while it runs one session."""
+
+    spec: dict[str, Any]
+    session_id: str
+    route: Route
+    job: dict[str, Any] | None
+    model_config: dict[str, Any]
+    first_id: str = ""
+    calls_made: int = 0
+
+    def __post_init__(self) -> None:
+        self.first_id = self.first_id or self.session_id
+
+
+@dataclass
 class ProfileWriter:
     """Writes one profile's sessions, cron jobs and log into its home."""
 
@@ -412,6 +441,8 @@ class ProfileWriter:
     name: str
     db: Any
     text: HermesText
+    tz: ZoneInfo
+    spec_jobs: list[dict[str, Any]] = field(default_factory=list)
     expected: dict[str, dict[str, int]] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
 
@@ -433,7 +464,8 @@ class ProfileWriter:
         if not re.fullmatch(r"[0-9a-f]{12}", job_id):
             raise SpecError(f"cron job id must be 12 hex digits: {job_id!r}")
         fixed = uuid.UUID(job_id + "0" * 20)
-        with mock.patch.object(cron.jobs, "uuid", SimpleNamespace(uuid4=lambda: fixed)):
+        fixed_uuid = SimpleNamespace(uuid4=lambda: fixed)
+        with mock.patch.object(cron.jobs, "uuid", fixed_uuid):
             cron.jobs.create_job(
                 prompt=job["prompt"],
                 schedule=job["schedule"],
@@ -451,74 +483,82 @@ class ProfileWriter:
 
     # -- sessions ----------------------------------------------------------
 
-    def session_steps(self, s: dict[str, Any], session_id: str) -> Iterator[float]:
+    def session_steps(self, state: SessionState) -> Iterator[float]:
         """Write one session, yielding the time of each next step."""
-        import cron.jobs
         import cron.scheduler
 
-        started = float(s["started_at"])
-        yield started
-        source = s["source"]
-        job = None
-        if source == "cron":
-            job = cron.jobs.get_job(s["cron_job"])
-            if job is None:
-                raise SpecError(f"cron job {s['cron_job']} is not in jobs.json")
-            cron.jobs.advance_next_run(job["id"])
-            _clear_log_session()
-            logging.getLogger("cron.scheduler").info(
-                self.text.running_job, job["name"], job["id"]
-            )
-        route = self._session_route(s, job)
-        _set_log_session(session_id)
-        self._open_session(s, session_id, route)
+        s = state.spec
+        yield float(s["started_at"])
+        if s["source"] == "cron":
+            self._start_cron_run(state)
+        _set_log_session(state.session_id)
+        self._open_session(state)
 
-        calls_made = 0
         for turn in s["turns"]:
             yield float(turn["at"])
             if "switch" in turn:
-                route = self._switch(session_id, route, turn["switch"])
+                state.route = self._switch(state, turn["switch"])
             user_text = turn.get("user")
-            if user_text is None and job is not None:
-                user_text = cron.scheduler._build_job_prompt(job)
+            if user_text is None and state.job is not None:
+                user_text = cron.scheduler._build_job_prompt(state.job)
             if user_text is None:
-                raise SpecError(f"turn of {session_id} has no user text")
+                raise SpecError(f"a turn of {state.first_id} has no user text")
             self.db.append_message(
-                session_id=session_id, role="user", content=user_text
+                session_id=state.session_id, role="user", content=user_text
             )
-            yield from self._turn_calls(session_id, route, turn, calls_made)
-            calls_made += sum(1 for c in turn["calls"] if "task" not in c)
+            yield from self._turn_calls(state, turn)
 
         end_time = s.get("ended_at")
         if end_time is not None:
             yield float(end_time)
-        self._close_session(s, session_id, job, end_time is not None)
+        self._close_session(state, ended=end_time is not None)
 
-    def _session_route(self, s: dict[str, Any], job: dict[str, Any] | None) -> Route:
-        fallback = job or {}
-        model = s.get("model") or fallback.get("model")
-        provider = s.get("provider") or fallback.get("provider")
-        base_url = s.get("base_url") or fallback.get("base_url")
+    def new_state(self, s: dict[str, Any], session_id: str) -> SessionState:
+        """The agent's state for a session; cron runs take the job's route."""
+        job: dict[str, Any] = {}
+        if s["source"] == "cron":
+            found = [j for j in self.spec_jobs if j["id"] == s.get("cron_job")]
+            if not found:
+                raise SpecError(f"session {session_id}: unknown cron job")
+            job = found[0]
+        model = s.get("model") or job.get("model")
+        provider = s.get("provider") or job.get("provider")
+        base_url = s.get("base_url") or job.get("base_url")
         if not (model and provider and base_url):
-            raise SpecError("a session needs model, provider and base_url")
-        return Route(model, provider, base_url, s.get("api_mode", ""))
-
-    def _open_session(self, s: dict[str, Any], session_id: str, route: Route) -> None:
-        if s.get("title") and s["source"] != "cron":
-            self.titles[session_id] = s["title"]
-        peer = s.get("peer")
-        if peer is not None:
-            self._open_gateway_row(s["source"], session_id, peer)
+            raise SpecError(f"session {session_id} needs model, provider, base_url")
         model_config = {
             "max_iterations": s.get("max_iterations", 90),
             "reasoning_config": None,
             "max_tokens": None,
         }
+        route = Route(model, provider, base_url, s.get("api_mode", ""))
+        return SessionState(s, session_id, route, None, model_config)
+
+    def _start_cron_run(self, state: SessionState) -> None:
+        """Claim the run the way the ticker does before run_job starts."""
+        import cron.jobs
+
+        job = cron.jobs.get_job(state.spec["cron_job"])
+        if job is None:
+            raise SpecError(f"cron job {state.spec['cron_job']} is not in jobs.json")
+        state.job = job
+        cron.jobs.advance_next_run(job["id"])
+        _clear_log_session()
+        logging.getLogger("cron.scheduler").info(
+            self.text.running_job, job["name"], job["id"]
+        )
+
+    def _open_session(self, state: SessionState) -> None:
+        s = state.spec
+        if s.get("title") and s["source"] != "cron":
+            self.titles[state.session_id] = s["title"]
+        if s.get("peer") is not None:
+            self._open_gateway_row(s["source"], state.session_id, s["peer"])
         self.db.create_session(
-            session_id=session_id,
+            session_id=state.session_id,
             source=s["source"],
-            model=route.model,
-            model_config=model_config,
+            model=state.route.model,
+            model_config=state.model_config,
             system_prompt=s.get("system_prompt"),
             user_id=None,
             parent_session_id=s.get("parent_session_id"),
@@ -563,7 +603,8 @@ class ProfileWriter:
             origin_json=json.dumps(origin.to_dict()),
         )
 
-    def _switch(self, session_id: str, old: Route, switch: dict[str, Any]) -> Route:
+    def _switch(self, state: SessionState, switch: dict[str, Any]) -> Route:
+        old = state.route
         new = Route(
             model=switch["model"],
             provider=switch["provider"],
@@ -572,7 +613,7 @@ class ProfileWriter:
         )
         via = switch.get("via", "cli")
         if via == "gateway":
-            self.db.update_session_model(session_id, new.model)
+            self.db.update_session_model(state.session_id, new.model)
             return new
         if via != "cli":
             raise SpecError(f"switch via must be cli or gateway, not {via!r}")
@@ -580,38 +621,36 @@ class ProfileWriter:
             self.text.model_switched, old.model, old.provider, new.model, new.provider
         )
         self.db.update_session_billing_route(
-            session_id,
+            state.session_id,
             provider=new.provider,
             base_url=new.base_url,
             billing_mode=new.api_mode or None,
         )
         if switch.get("system_prompt"):
-            self.db.update_system_prompt(session_id, switch["system_prompt"])
+            self.db.update_system_prompt(state.session_id, switch["system_prompt"])
         return new
 
-    def _turn_calls(
-        self, session_id: str, route: Route, turn: dict[str, Any], calls_made: int
-    ) -> Iterator[float]:
+    def _turn_calls(self, state: SessionState, turn: dict[str, Any]) -> Iterator[float]:
         main_calls = [c for c in turn["calls"] if "task" not in c]
         if not main_calls:
-            raise SpecError(f"a turn of {session_id} has no main-loop call")
+            raise SpecError(f"a turn of {state.first_id} has no main-loop call")
         last_main = main_calls[-1]
         clock_time = float(turn["at"])
         for call in turn["calls"]:
             clock_time += float(call.get("latency", 1.0))
             yield clock_time
             if "task" in call:
-                self._side_call(session_id, route.with_call(call), call)
+                self._side_call(state, call)
                 continue
-            calls_made += 1
-            self._main_call(session_id, route.with_call(call), call, calls_made)
+            state.calls_made += 1
+            self._main_call(state, call)
             if call is last_main:
-                self._assistant(session_id, turn.get("reply", ""), call, None)
+                self._assistant(state, turn.get("reply", ""), call, None)
                 continue
             tools = call.get("tools") or []
             tool_calls = [
                 {
-                    "id": _call_id(session_id, calls_made, index),
+                    "id": _call_id(state.session_id, state.calls_made, index),
                     "type": "function",
                     "function": {
                         "name": tool["name"],
@@ -621,12 +660,12 @@ class ProfileWriter:
                 for index, tool in enumerate(tools)
             ]
             if tool_calls:
-                self._assistant(session_id, "", call, tool_calls)
+                self._assistant(state, "", call, tool_calls)
             for tool, tool_call in zip(tools, tool_calls, strict=True):
                 clock_time += float(tool.get("duration", 0.5))
                 yield clock_time
                 self.db.append_message(
-                    session_id=session_id,
+                    session_id=state.session_id,
                     role="tool",
                     content=tool.get("result", ""),
                     tool_name=tool["name"],
@@ -635,13 +674,13 @@ class ProfileWriter:
 
     def _assistant(
         self,
-        session_id: str,
+        state: SessionState,
         content: str,
         call: dict[str, Any],
         tool_calls: list[dict[str, Any]] | None,
     ) -> None:
         self.db.append_message(
-            session_id=session_id,
+            session_id=state.session_id,
             role="assistant",
             content=content,
             tool_calls=tool_calls,
@@ -649,12 +688,11 @@ class ProfileWriter:
             reasoning=call.get("thinking"),
         )
 
-    def _main_call(
-        self, session_id: str, route: Route, call: dict[str, Any], number: int
-    ) -> None:
+    def _main_call(self, state: SessionState, call: dict[str, Any]) -> None:
         """Account one main-loop API call as agent/conversation_loop.py does."""
         from agent.usage_pricing import estimate_usage_cost
 
+        route = state.route.with_call(call)
         usage = canonical_usage(route, call)
         prompt_tokens = usage.prompt_tokens
         cache_suffix = ""
@@ -663,7 +701,7 @@ class ProfileWriter:
             cache_suffix = eval(self.text.cache_suffix, {}, names)
         logging.getLogger("agent.conversation_loop").info(
             self.text.api_call,
-            number,
+            state.calls_made,
             route.model,
             route.provider or "unknown",
             prompt_tokens,
@@ -680,8 +718,9 @@ class ProfileWriter:
             api_key="",
         )
         amount = float(cost.amount_usd) if cost.amount_usd is not None else None
+        included = cost.status == "included"
         self.db.update_token_counts(
-            session_id,
+            state.session_id,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             cache_read_tokens=usage.cache_read_tokens,
@@ -692,13 +731,13 @@ class ProfileWriter:
             cost_source=cost.source,
             billing_provider=route.provider,
             billing_base_url=route.base_url,
-            billing_mode="subscription_included" if cost.status == "included" else None,
+            billing_mode="subscription_included" if included else None,
             model=route.model,
             api_call_count=1,
         )
-        self._expect(session_id, "main", call)
+        self._expect(state.session_id, "main", call)
 
-    def _side_call(self, session_id: str, route: Route, call: dict[str, Any]) -> None:
+    def _side_call(self, state: SessionState, call: dict[str, Any]) -> None:
         """Record an auxiliary call through the auxiliary client's own path."""
         from agent.aux_accounting import (
             record_aux_usage,
@@ -706,9 +745,10 @@ class ProfileWriter:
             set_accounting_context,
         )
 
+        route = state.route.with_call(call)
         raw = response_usage(route.provider, route.api_mode, call)
         response = SimpleNamespace(model=route.model, usage=raw)
-        token = set_accounting_context(self.db, session_id)
+        token = set_accounting_context(self.db, state.session_id)
         try:
             record_aux_usage(
                 response,
@@ -718,29 +758,54 @@ class ProfileWriter:
             )
         finally:
             reset_accounting_context(token)
-        if call["task"] == "title_generation" and session_id in self.titles:
-            self._persist_title(session_id)
-        self._expect(session_id, "side", call)
+        self._expect(state.session_id, "side", call)
+        if call["task"] == "title_generation" and state.session_id in self.titles:
+            self._persist_title(state.session_id)
+        if call.get("rotate"):
+            self._rotate(state, call.get("summary", ""))
 
-    def _close_session(
-        self,
-        s: dict[str, Any],
-        session_id: str,
-        job: dict[str, Any] | None,
-        ended: bool,
-    ) -> None:
-        if job is not None:
-            self._close_cron_session(session_id, job)
+    def _rotate(self, state: SessionState, summary: str) -> None:
+        """End the session and fork a continuation, as compression does."""
+        from agent.context_compressor import _SUMMARY_END_MARKER, ContextCompressor
+
+        old_id = state.session_id
+        old_title = self.db.get_session_title(old_id)
+        self.db.end_session(old_id, "compression")
+        state.session_id = _continuation_id(old_id, self.tz)
+        _set_log_session(state.session_id)
+        self.db.create_session(
+            session_id=state.session_id,
+            source=state.spec["source"],
+            model=state.route.model,
+            model_config=state.model_config,
+            parent_session_id=old_id,
+        )
+        if old_title:
+            new_title = self.db.get_next_title_in_lineage(old_title)
+            self.db.set_session_title(state.session_id, new_title)
+        prompt = state.spec.get("system_prompt")
+        if prompt:
+            self.db.update_system_prompt(state.session_id, prompt)
+        handoff = ContextCompressor._with_summary_prefix(summary)
+        compressed = [
+            {"role": "user", "content": handoff + "\n\n" + _SUMMARY_END_MARKER}
+        ]
+        self.db.replace_messages(state.session_id, compressed)
+
+    def _close_session(self, state: SessionState, ended: bool) -> None:
+        if state.job is not None:
+            self._close_cron_session(state)
             return
-        if session_id in self.titles:
-            self._persist_title(session_id)
+        if state.first_id in self.titles:
+            self._persist_title(state.first_id)
         if not ended:
             return
-        reason = s.get("end_reason") or "cli_close"
-        if s.get("peer") is not None and reason in GATEWAY_RESET_REASONS:
-            self.db.promote_to_session_reset(session_id, reason)
+        reason = state.spec.get("end_reason") or "cli_close"
+        gateway = state.spec.get("peer") is not None
+        if gateway and reason in GATEWAY_RESET_REASONS:
+            self.db.promote_to_session_reset(state.session_id, reason)
         else:
-            self.db.end_session(session_id, reason)
+            self.db.end_session(state.session_id, reason)
 
     def _persist_title(self, session_id: str) -> None:
         """Store the title the title generator would return, as it stores it."""
@@ -748,11 +813,13 @@ class ProfileWriter:
 
         _persist_session_title(self.db, session_id, self.titles.pop(session_id))
 
-    def _close_cron_session(self, session_id: str, job: dict[str, Any]) -> None:
+    def _close_cron_session(self, state: SessionState) -> None:
         """Title, end and mark the run as cron.scheduler.run_job does."""
         import cron.jobs
         import cron.scheduler
 
+        job = state.job
+        assert job is not None
         names: dict[str, Any] = {
             "job_name": job["name"],
             "job_id": job["id"],
@@ -760,12 +827,15 @@ class ProfileWriter:
         }
         names["_title_base"] = eval(self.text.cron_title_base, {}, names)
         title = eval(self.text.cron_title, {}, names)
-        cron.scheduler._set_cron_session_title(self.db, session_id, title)
-        self.db.end_session(session_id, "cron_complete")
+        cron.scheduler._set_cron_session_title(self.db, state.first_id, title)
+        self.db.end_session(state.first_id, "cron_complete")
         cron.jobs.mark_job_run(job["id"], True)
 
     def cron_session_id(self, s: dict[str, Any]) -> str:
-        names = {"job_id": s["cron_job"], "_hermes_now": _fixed_now(s["started_at"])}
+        names = {
+            "job_id": s["cron_job"],
+            "_hermes_now": _fixed_now(s["started_at"], self.tz),
+        }
         return str(eval(self.text.cron_session_id, {}, names))
 
     # -- bookkeeping for the final check ------------------------------------
@@ -778,13 +848,16 @@ class ProfileWriter:
         totals[f"{kind}_calls"] = totals.get(f"{kind}_calls", 0) + 1
 
 
-_CLOCK_TZ: ZoneInfo | None = None
-
-
-def _fixed_now(epoch: float) -> Callable[[], datetime]:
+def _fixed_now(epoch: float, tz: ZoneInfo) -> Callable[[], datetime]:
     """A hermes_time.now stand-in frozen at epoch, for id expressions."""
-    tz = _CLOCK_TZ or ZoneInfo("UTC")
     return lambda: datetime.fromtimestamp(float(epoch), tz)
+
+
+def _continuation_id(parent_id: str, tz: ZoneInfo) -> str:
+    """The id compression gives a continuation: YYYYmmdd_HHMMSS_<6 hex>."""
+    stamp = datetime.fromtimestamp(time.time(), tz).strftime("%Y%m%d_%H%M%S")
+    digest = hashlib.sha256(f"{parent_id}/continuation".encode()).hexdigest()
+    return f"{stamp}_{digest[:6]}"
 
 
 def _call_id(session_id: str, call_number: int, index: int) -> str:
@@ -818,28 +891,35 @@ def derived_session_id(
 # Running steps in time order
 
 
-def run_in_time_order(
-    clock: Clock, steps: list[tuple[Iterator[float], str | None]]
-) -> None:
-    """Advance every step generator in global time order, setting the clock."""
-    heap: list[tuple[float, int, Iterator[float], str | None]] = []
-    for seq, (gen, tag) in enumerate(steps):
+Step = tuple[Iterator[float], Callable[[], None]]
+
+
+def run_in_time_order(clock: Clock, steps: list[Step]) -> None:
+    """Advance every step generator in global time order, setting the clock.
+
+    Each generator yields the time of its next step; before resuming it the
+    clock is set to that time and its log session tag is restored, so rows,
+    messages and log lines of overlapping sessions interleave as they would.
+    """
+    heap: list[tuple[float, int, Iterator[float], Callable[[], None]]] = []
+    for seq, (gen, enter) in enumerate(steps):
         first = next(gen, None)
         if first is not None:
-            heapq.heappush(heap, (first, seq, gen, tag))
+            heapq.heappush(heap, (first, seq, gen, enter))
     while heap:
-        when, seq, gen, tag = heapq.heappop(heap)
+        when, seq, gen, enter = heapq.heappop(heap)
         clock.now = when
-        if tag is None:
-            _clear_log_session()
-        else:
-            _set_log_session(tag)
+        enter()
         following = next(gen, None)
         if following is None:
             continue
         if following < when:
-            raise SpecError(f"step of {tag or 'a cron job'} goes back in time")
-        heapq.heappush(heap, (following, seq, gen, tag))
+            raise SpecError(f"a step at {following} comes after one at {when}")
+        heapq.heappush(heap, (following, seq, gen, enter))
+
+
+def _log_tag_of(state: SessionState) -> Callable[[], None]:
+    return lambda: _set_log_session(state.session_id)
 
 
 # --------------------------------------------------------------------------
@@ -887,17 +967,25 @@ def write_profile(
     os.environ["HERMES_HOME"] = str(home)
     start_log(home)
     db = SessionDB(home / "state.db")
-    writer = ProfileWriter(home=home, name=profile["name"], db=db, text=text)
-    steps: list[tuple[Iterator[float], str | None]] = []
+    writer = ProfileWriter(
+        home=home,
+        name=profile["name"],
+        db=db,
+        text=text,
+        tz=clock.tz,
+        spec_jobs=profile.get("cron_jobs", []),
+    )
+    steps: list[Step] = []
     for job in profile.get("cron_jobs", []):
-        steps.append((writer.job_steps(job), None))
+        steps.append((writer.job_steps(job), _clear_log_session))
     for index, s in enumerate(profile.get("sessions", [])):
         session_id = s.get("id") or (
             writer.cron_session_id(s)
             if s["source"] == "cron"
             else derived_session_id(profile["name"], index, s, clock.tz)
         )
-        steps.append((writer.session_steps(s, session_id), session_id))
+        state = writer.new_state(s, session_id)
+        steps.append((writer.session_steps(state), _log_tag_of(state)))
     try:
         run_in_time_order(clock, steps)
         db.vacuum()
@@ -1023,14 +1111,12 @@ def downgrade_to_schema_19(db_path: Path) -> None:
 
 def prepare_environment(home: Path, tz_name: str) -> None:
     """Keep Hermes inside HOME_DIR and a scratch HOME, on the spec's timezone."""
-    global _CLOCK_TZ
     scratch = Path(tempfile.mkdtemp(prefix="hermes-writer-home-"))
     os.environ["HOME"] = str(scratch)
     os.environ["HERMES_HOME"] = str(home)
     os.environ["TZ"] = tz_name
     os.environ["HERMES_TIMEZONE"] = tz_name
     time.tzset()
-    _CLOCK_TZ = ZoneInfo(tz_name)
 
 
 def no_endpoint_prices(*_args: Any, **_kwargs: Any) -> dict[str, Any]:

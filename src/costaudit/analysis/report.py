@@ -96,10 +96,14 @@ def _finish(row: dict[str, Any], infra_total: Decimal, all_calls: int) -> None:
     )
     row["infra_cost_usd"] = share
     cost = row["cost_usd"]
+    priced_calls = calls - int(row["unpriced_calls"] or 0)
     if calls == 0 or (cost is None and not share):
         row["cost_per_query_usd"] = None
-    else:
-        row["cost_per_query_usd"] = ((cost or Decimal(0)) + share) / Decimal(calls)
+        return
+    # Usage cost over the calls that have a price (an unpriced call is not a
+    # free one), plus the machine's share spread over every call.
+    usage = (cost or Decimal(0)) / Decimal(priced_calls) if priced_calls else Decimal(0)
+    row["cost_per_query_usd"] = usage + share / Decimal(calls)
 
 
 def build_report(

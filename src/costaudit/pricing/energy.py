@@ -68,7 +68,7 @@ class EnergySettings:
     kwh_usd: Figure
     throughput: Throughput
     per_model: dict[str, tuple[Figure | None, Throughput]] = field(default_factory=dict)
-    """Model name to (busy watts if set, throughput) from ``[local.models]``."""
+    """Model name to (busy watts if set, throughput) from ``[local.model]``."""
 
     @classmethod
     def from_config(cls, config: Config) -> EnergySettings:
@@ -79,7 +79,7 @@ class EnergySettings:
         )
         busy = _figure(local, "watts", DEFAULT_BUSY_WATTS)
         per_model: dict[str, tuple[Figure | None, Throughput]] = {}
-        models = local.table("models")
+        models = local.table("model")
         for name in models:
             table = models.table(name)
             watts = _figure(table, "watts", busy.value) if table.has("watts") else None
@@ -146,8 +146,8 @@ class EnergyPricer:
         throughput = self.throughput(model)
         watts = self.watts(model)
         seconds = throughput.busy_seconds(tokens)
-        kwh = watts.value * seconds / JOULES_PER_KWH
-        amount = kwh * self.settings.kwh_usd.value
+        # Multiply before dividing, so round figures stay exact.
+        amount = watts.value * seconds * self.settings.kwh_usd.value / JOULES_PER_KWH
         kwh_usd = self.settings.kwh_usd
         detail = (
             f"energy model: {watts.labelled('W')} busy, "

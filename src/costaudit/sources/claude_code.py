@@ -35,7 +35,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -83,43 +83,59 @@ class ClaudeCodeSource(FileSource):
 
 
 class ClaudeCodeParser(LineParser):
+    """Keeps, per message, the fields of its last line; records are built
+    when a batch is taken, once per message rather than once per line."""
+
     def __init__(self, path: str, carry: str = "") -> None:
         super().__init__(path, carry)
         self.folder = project_folder(path)
         self.project = decode_folder(self.folder)
         self.project_known = False
         self.session = Path(path).stem
-        self.by_key: dict[str, UsageRecord] = {}
+        self.last: dict[str, _Line] = {}
 
     def pending(self) -> int:
-        return len(self.by_key)
+        return len(self.last)
 
     def take(self) -> tuple[list[UsageRecord], list[CallEvent], list[ScanIssue]]:
-        self.records = list(self.by_key.values())
-        self.by_key = {}
+        task = os.path.basename(self.project.rstrip("/")) or self.project
+        for key, line in self.last.items():
+            try:
+                self.records.append(self._record(key, line, task))
+            except ValueError as exc:
+                self.issue(line.number, str(exc))
+        self.last = {}
         return super().take()
 
     def feed(self, number: int, line: bytes) -> None:
         if b'"usage"' not in line:
-            self._check_frame(number, line)
+            if line and (line[0] != 0x7B or line[-1] != 0x7D):
+                self._check_frame(number, line)
             return
         try:
             entry = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             self.issue(number, f"not valid JSON: {exc}")
             return
-        if not isinstance(entry, dict) or entry.get("type") != "assistant":
+        if type(entry) is not dict or entry.get("type") != "assistant":
             return
         message = entry.get("message")
-        if not isinstance(message, dict) or not isinstance(message.get("usage"), dict):
+        if type(message) is not dict or type(message.get("usage")) is not dict:
             return
-        try:
-            record = self._record(entry, message, number)
-        except ValueError as exc:
-            self.issue(number, str(exc))
+        model = message.get("model")
+        if model == SYNTHETIC_MODEL:
             return
-        if record is not None:
-            self.by_key[record.record_key] = record
+        if not self.project_known:
+            self._learn_project(entry.get("cwd"))
+        self.last[_key(entry, message, self.path, number)] = _Line(
+            number,
+            model,
+            entry.get("timestamp"),
+            message["usage"],
+            entry.get("sessionId"),
+            bool(entry.get("isSidechain")),
+            entry.get("costUSD"),
+        )
 
     def _check_frame(self, number: int, line: bytes) -> None:
         """Lines without usage are not parsed, for speed; a line cut short
@@ -128,26 +144,20 @@ class ClaudeCodeParser(LineParser):
         if stripped and not (stripped[:1] == b"{" and stripped[-1:] == b"}"):
             self.issue(number, "not a complete JSON object")
 
-    def _record(
-        self, entry: dict[str, Any], message: dict[str, Any], number: int
-    ) -> UsageRecord | None:
-        model = message.get("model")
-        if model == SYNTHETIC_MODEL:
-            return None
-        if not isinstance(model, str) or not model:
+    def _record(self, key: str, line: _Line, task: str) -> UsageRecord:
+        if not isinstance(line.model, str) or not line.model:
             raise ValueError("assistant message without a model")
-        at = parse_time(entry.get("timestamp"))
+        at = parse_time(line.timestamp)
         if at is None:
-            raise ValueError(f"bad or missing timestamp {entry.get('timestamp')!r}")
-        usage = message["usage"]
-        self._learn_project(entry.get("cwd"))
+            raise ValueError(f"bad or missing timestamp {line.timestamp!r}")
+        usage = line.usage
         return UsageRecord(
             source=NAME,
-            record_key=_key(entry, message, self.path, number),
+            record_key=key,
             source_path=self.path,
             profile=self.project,
-            session_id=str(entry.get("sessionId") or self.session),
-            model=model,
+            session_id=str(line.session or self.session),
+            model=line.model,
             started_at=at,
             ended_at=at,
             input_tokens=usage.get("input_tokens") or 0,
@@ -156,18 +166,26 @@ class ClaudeCodeParser(LineParser):
             output_tokens=usage.get("output_tokens") or 0,
             provider="anthropic",
             platform=NAME,
-            task=os.path.basename(self.project.rstrip("/")) or self.project,
-            call_kind=SUBAGENT_CALL if entry.get("isSidechain") else MAIN_CALL,
-            agent_cost_usd=_cost(entry.get("costUSD")),
-            agent_cost_source=NAME if entry.get("costUSD") is not None else None,
+            task=task,
+            call_kind=SUBAGENT_CALL if line.sidechain else MAIN_CALL,
+            agent_cost_usd=_cost(line.cost),
+            agent_cost_source=None if line.cost is None else NAME,
         )
 
     def _learn_project(self, cwd: object) -> None:
-        if self.project_known or not isinstance(cwd, str):
-            return
-        if _NOT_ALNUM.sub("-", cwd) == self.folder:
+        if isinstance(cwd, str) and _NOT_ALNUM.sub("-", cwd) == self.folder:
             self.project = cwd
             self.project_known = True
+
+
+class _Line(NamedTuple):
+    number: int
+    model: object
+    timestamp: object
+    usage: dict[str, Any]
+    session: object
+    sidechain: bool
+    cost: object
 
 
 def _key(entry: dict[str, Any], message: dict[str, Any], path: str, number: int) -> str:

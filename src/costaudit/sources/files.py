@@ -161,14 +161,18 @@ def scan_lines(
     try:
         handle = open(path, "rb")  # noqa: SIM115 (closed in the finally below)
     except OSError as exc:
-        yield ScanBatch(source, path, previous, error=f"{path}: cannot read: {_why(exc)}")
+        yield ScanBatch(
+            source, path, previous, error=f"{path}: cannot read: {_why(exc)}"
+        )
         return
     try:
         yield from _scan_open(
             source, path, state, make_parser, handle, batch_size, chunk_bytes
         )
     except OSError as exc:
-        yield ScanBatch(source, path, previous, error=f"{path}: cannot read: {_why(exc)}")
+        yield ScanBatch(
+            source, path, previous, error=f"{path}: cannot read: {_why(exc)}"
+        )
     finally:
         handle.close()
 
@@ -246,7 +250,9 @@ def _batch(
     return ScanBatch(source, path, state, records, events, issues)
 
 
-def error_batch(source: str, path: str, state: PathState | None, message: str) -> ScanBatch:
+def error_batch(
+    source: str, path: str, state: PathState | None, message: str
+) -> ScanBatch:
     """A batch telling the ledger that ``path`` could not be read at all."""
     return ScanBatch(source, path, state or PathState(source, path), error=message)
 
@@ -261,9 +267,11 @@ def expand(patterns: Iterable[str], suffixes: tuple[str, ...]) -> list[str]:
     found: set[str] = set()
     for pattern in patterns:
         expanded = os.path.abspath(os.path.expanduser(pattern))
-        matches = glob.glob(expanded, recursive=True) if glob.has_magic(expanded) else [
-            expanded
-        ]
+        matches = (
+            glob.glob(expanded, recursive=True)
+            if glob.has_magic(expanded)
+            else [expanded]
+        )
         for match in matches:
             found.update(_files_under(Path(match), suffixes))
     return sorted(found)

@@ -27,6 +27,12 @@ Every feature only ever adds points and every cap is a maximum, so adding
 code or reasoning demand to a prompt never lowers its tier. When a cap cuts
 a category, a negative reason says so, and the points always sum to the
 score.
+
+Cue words are plain lists below, matched as whole words in lower case.
+Python's regex engine is slow on long alternations of words, so words are
+found with substring tests; regular expressions are kept for shapes (code
+lines, list items, equations) and run only when a cheap test says they can
+match.
 """
 
 from __future__ import annotations
@@ -139,6 +145,45 @@ def _steps(value: int, thresholds: tuple[int, ...]) -> int:
     return sum(1 for threshold in thresholds if value >= threshold)
 
 
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _has_word(text: str, term: str) -> bool:
+    """Whether ``term`` occurs in ``text`` with no letter or digit touching it."""
+    start = text.find(term)
+    while start != -1:
+        end = start + len(term)
+        if (start == 0 or not _is_word_char(text[start - 1])) and (
+            end == len(text) or not _is_word_char(text[end])
+        ):
+            return True
+        start = text.find(term, start + 1)
+    return False
+
+
+def _first_word(text: str, terms: tuple[str, ...]) -> str | None:
+    for term in terms:
+        if term in text and _has_word(text, term):
+            return term
+    return None
+
+
+def _count_words(text: str, terms: tuple[str, ...]) -> int:
+    count = 0
+    for term in terms:
+        if term in text:
+            start = text.find(term)
+            while start != -1:
+                end = start + len(term)
+                if (start == 0 or not _is_word_char(text[start - 1])) and (
+                    end == len(text) or not _is_word_char(text[end])
+                ):
+                    count += 1
+                start = text.find(term, end)
+    return count
+
+
 def _estimate_tokens(text: str) -> int:
     # About four bytes of UTF-8 per token holds for English and code, and
     # gives CJK text (three bytes a character) roughly its real count.
@@ -156,45 +201,135 @@ def _length(call: CallFeatures, text: str) -> list[Reason]:
 
 
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]+\S", re.MULTILINE)
-_CONSTRAINT = re.compile(
-    r"\b(?:must(?: not)?|should(?: not|n't)?|do not|don't|never|without|at most"
-    r"|at least|exactly|no more than|only use|ensure|make sure|required?"
-    r"|requirements?|constraints?)\b"
+_CONSTRAINT_WORDS = (
+    "must",
+    "mustn't",
+    "should",
+    "shouldn't",
+    "do not",
+    "don't",
+    "never",
+    "without",
+    "at most",
+    "at least",
+    "exactly",
+    "no more than",
+    "only use",
+    "ensure",
+    "make sure",
+    "require",
+    "required",
+    "requirement",
+    "requirements",
+    "constraint",
+    "constraints",
 )
 
 
 def _structure(text: str, lowered: str) -> list[Reason]:
     reasons: list[Reason] = []
-    items = len(_LIST_ITEM.findall(text))
-    if points := _steps(items, (3, 8)):
-        reasons.append((f"list of {items} items", points))
+    if text.count("\n") >= 2:
+        items = len(_LIST_ITEM.findall(text))
+        if points := _steps(items, (3, 8)):
+            reasons.append((f"list of {items} items", points))
     questions = text.count("?") + text.count("\uff1f")
     if points := _steps(questions, (2, 4)):
         reasons.append((f"{questions} questions", points))
-    constraints = len(_CONSTRAINT.findall(lowered))
+    constraints = _count_words(lowered, _CONSTRAINT_WORDS)
     if points := _steps(constraints, (2, 5)):
         reasons.append((f"{constraints} constraints", points))
     return reasons
 
 
-_CODE_LINE = re.compile(
-    r"^[ \t]*(?:def |class |import |from [\w.]+ import |function |const |let "
-    r"|var |fn |func |pub |public |private |package |#include|return\b"
-    r"|if ?\(|for ?\(|while ?\(|select .+ from |\}|@\w+)"
-    r"|[;{]\s*$|=>|->",
-    re.MULTILINE | re.IGNORECASE,
+# A line counts as code when it opens like a statement or closes like one.
+_CODE_LINE_STARTS = (
+    "def ",
+    "class ",
+    "import ",
+    "function ",
+    "const ",
+    "let ",
+    "var ",
+    "fn ",
+    "func ",
+    "pub ",
+    "public ",
+    "private ",
+    "package ",
+    "#include",
+    "return",
+    "if (",
+    "if(",
+    "for (",
+    "for(",
+    "while (",
+    "while(",
+    "}",
+    "@",
 )
-_LANGUAGE = re.compile(
-    r"\b(?:python|javascript|typescript|java|kotlin|swift|rust|golang|ruby|php"
-    r"|haskell|scala|elixir|clojure|ocaml|perl|lua|bash|powershell|sql|c\+\+|c#"
-    r"|react|django|flask|fastapi|node\.js|kubernetes|terraform|dockerfile"
-    r"|regex|cuda|verilog)(?![\w+#])"
+_CODE_LINE_ENDS = (";", "{", "}")
+_LANGUAGES = (
+    "python",
+    "javascript",
+    "typescript",
+    "java",
+    "kotlin",
+    "swift",
+    "rust",
+    "golang",
+    "ruby",
+    "php",
+    "haskell",
+    "scala",
+    "elixir",
+    "clojure",
+    "ocaml",
+    "perl",
+    "lua",
+    "bash",
+    "powershell",
+    "sql",
+    "c++",
+    "c#",
+    "react",
+    "django",
+    "flask",
+    "fastapi",
+    "node.js",
+    "kubernetes",
+    "terraform",
+    "dockerfile",
+    "regex",
+    "cuda",
+    "verilog",
 )
-_CODING_TASK = re.compile(
-    r"\b(?:implement|refactor|debug|compile|traceback|stack ?trace|segfault"
-    r"|unit tests?|write (?:a |an |the |me a )?(?:[\w+#]+ )?(?:function|class|script"
-    r"|program|module|query|parser|api|cli|test)|fix (?:the |this |a |my )?(?:bug|error"
-    r"|test|build))\b"
+_CODING_TASKS = (
+    "implement",
+    "refactor",
+    "debug",
+    "traceback",
+    "stack trace",
+    "stacktrace",
+    "segfault",
+    "compile error",
+    "unit test",
+    "unit tests",
+    "failing test",
+    "failing tests",
+    "fix the bug",
+    "fix this bug",
+    "fix the build",
+    "function that",
+    "function to",
+    "script that",
+    "script to",
+    "program that",
+    "program to",
+    "class that",
+    "query that",
+    "query to",
+    "pull request",
+    "code review",
 )
 
 
@@ -204,14 +339,31 @@ def _code(text: str, lowered: str) -> list[Reason]:
     if blocks:
         label = "code block" if blocks == 1 else f"{blocks} code blocks"
         reasons.append((label, 3 if blocks >= 3 else 2))
-    lines = len(_CODE_LINE.findall(text))
-    if points := _steps(lines, (3, 30)):
-        reasons.append((f"{lines} code-like lines", points))
-    if language := _LANGUAGE.search(lowered):
-        reasons.append((f"mentions {language.group()}", 1))
-    if task := _CODING_TASK.search(lowered):
-        reasons.append((f"coding task ('{task.group()}')", 1))
+    if text.count("\n") >= 2:
+        lines = _count_code_lines(lowered)
+        if points := _steps(lines, (3, 30)):
+            reasons.append((f"{lines} code-like lines", points))
+    if language := _first_word(lowered, _LANGUAGES):
+        reasons.append((f"mentions {language}", 1))
+    if task := _first_word(lowered, _CODING_TASKS):
+        reasons.append((f"coding task ('{task}')", 1))
     return reasons
+
+
+def _count_code_lines(lowered: str) -> int:
+    count = 0
+    for line in lowered.splitlines():
+        line = line.strip()
+        if (
+            line.startswith(_CODE_LINE_STARTS)
+            or line.endswith(_CODE_LINE_ENDS)
+            or "=>" in line
+            or "->" in line
+            or (line.startswith("from ") and " import " in line)
+            or (line.startswith("select ") and " from " in line)
+        ):
+            count += 1
+    return count
 
 
 _LATEX = re.compile(
@@ -222,59 +374,85 @@ _MATHS_SYMBOL = re.compile(
     r"[\u2211\u222b\u221a\u2264\u2265\u2260\u221e\u03c0"
     r"\u2202\u2207\u2200\u2203\u2208\u2282\u2248\u00b1]"
 )
-_EQUATION = re.compile(
-    r"\b\d*[a-z]\s*(?:\^|\*\*)\s*\d"
-    r"|\b\d*[a-z]\s*[+\-*/]\s*\d+\s*=\s*\d"
-    r"|\b[a-z]\(\s*[a-z]\s*\)\s*="
+_POWER = re.compile(r"(?:\^|\*\*)\s*\d")
+# f(x) = ..., or an operator, a number and an equals sign: "2x + 3 = 7".
+_EQUATION = re.compile(r"\(\s*[a-z]\s*\)\s*=(?!=)|[+\-*/]\s*\d+\s*=\s*-?\d")
+_PROOF_WORDS = (
+    "prove",
+    "proves",
+    "proving",
+    "proof",
+    "proofs",
+    "theorem",
+    "lemma",
+    "corollary",
+    "by induction",
 )
-_PROOF = re.compile(r"\b(?:prove|proof|theorem|lemma|corollary|by induction)\b")
-_MATHS_TOPIC = re.compile(
-    r"\b(?:integral|derivative|eigen\w*|matri(?:x|ces)|probability"
-    r"|expected value|variance|polynomial|modulo|combinatori\w*"
-    r"|differential equations?|convex|asymptotic|big-o|complexity)\b"
+_MATHS_TOPICS = (
+    "integral",
+    "integrals",
+    "derivative",
+    "derivatives",
+    "eigenvalue",
+    "eigenvalues",
+    "eigenvector",
+    "eigenvectors",
+    "matrix",
+    "matrices",
+    "probability",
+    "expected value",
+    "variance",
+    "polynomial",
+    "modulo",
+    "combinatorics",
+    "differential equation",
+    "convex",
+    "asymptotic",
+    "big-o",
+    "complexity",
 )
 
 
 def _maths(text: str, lowered: str) -> list[Reason]:
     reasons: list[Reason] = []
-    if _LATEX.search(text):
+    if ("\\" in text or "$" in text) and _LATEX.search(text):
         reasons.append(("LaTeX maths", 2))
     if _MATHS_SYMBOL.search(text):
         reasons.append(("maths symbols", 1))
-    if _EQUATION.search(lowered):
+    if (("^" in text or "**" in text) and _POWER.search(text)) or (
+        "=" in text and _EQUATION.search(lowered)
+    ):
         reasons.append(("equation", 1))
-    if proof := _PROOF.search(lowered):
-        reasons.append((f"proof ('{proof.group()}')", 3))
-    if topic := _MATHS_TOPIC.search(lowered):
-        reasons.append((f"maths ('{topic.group()}')", 1))
+    if proof := _first_word(lowered, _PROOF_WORDS):
+        reasons.append((f"proof ('{proof}')", 3))
+    if topic := _first_word(lowered, _MATHS_TOPICS):
+        reasons.append((f"maths ('{topic}')", 1))
     return reasons
 
 
-_REASONING_CUES: tuple[tuple[re.Pattern[str], int], ...] = tuple(
-    (re.compile(pattern), points)
-    for pattern, points in (
-        (r"\bdesign(?:ing)?\b|\barchitect\w*", 2),
-        (r"\btrade-?offs?\b|\bpros and cons\b", 2),
-        (r"\bstep[- ]by[- ]step\b", 2),
-        (r"\broot cause\b", 2),
-        (r"\bcompar(?:e|ing|ison)\b|\bversus\b|\bvs\.?(?!\w)", 2),
-        (r"\banaly[sz](?:e|ing|is)\b", 2),
-        (r"\bwhy\b", 1),
-        (r"\bexplain\w*", 1),
-        (r"\b(?:evaluate|assess|critique|justify)\b", 1),
-        (r"\boptimi[sz](?:e|ing|ation)\b", 1),
-        (r"\b(?:plan|strategy)\b", 1),
-        (r"\bthink (?:carefully|hard|through)\b|\breason about\b", 1),
-        (r"\bedge cases?\b", 1),
-    )
+_REASONING_CUES: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (2, ("design", "designing", "architecture", "architect", "architectural")),
+    (2, ("trade-off", "trade-offs", "tradeoff", "tradeoffs", "trade off")),
+    (2, ("pros and cons",)),
+    (2, ("step by step", "step-by-step")),
+    (2, ("root cause",)),
+    (2, ("compare", "comparing", "comparison", "versus", "vs", "vs.")),
+    (2, ("analyse", "analyze", "analysing", "analyzing", "analysis")),
+    (1, ("why",)),
+    (1, ("explain", "explaining", "explanation")),
+    (1, ("evaluate", "assess", "critique", "justify")),
+    (1, ("optimise", "optimize", "optimising", "optimizing", "optimisation")),
+    (1, ("plan", "strategy")),
+    (1, ("think carefully", "think hard", "think through", "reason about")),
+    (1, ("edge case", "edge cases")),
 )
 
 
 def _reasoning(lowered: str) -> list[Reason]:
     reasons: list[Reason] = []
-    for pattern, points in _REASONING_CUES:
-        if cue := pattern.search(lowered):
-            reasons.append((f"asks to reason ('{cue.group()}')", points))
+    for points, terms in _REASONING_CUES:
+        if cue := _first_word(lowered, terms):
+            reasons.append((f"asks to reason ('{cue}')", points))
     return reasons
 
 
@@ -287,12 +465,22 @@ def _tool_use(call: CallFeatures) -> list[Reason]:
     return reasons
 
 
+_LONG_ANSWER_WORDS = (
+    "detailed",
+    "comprehensive",
+    "in-depth",
+    "in depth",
+    "thorough",
+    "exhaustive",
+    "full",
+    "complete",
+)
 _LONG_ANSWER = re.compile(
-    r"\b(?:detailed|comprehensive|in[- ]depth|thorough|exhaustive|full|complete)"
+    r"(?:detailed|comprehensive|in[- ]depth|thorough|exhaustive|full|complete)"
     r" (?:\w+ )?(?:report|essay|article|document|guide|analysis|review"
     r"|specification|spec|plan|implementation|tutorial)\b"
-    r"|\b\d{3,},? words\b"
 )
+_WORD_COUNT = re.compile(r"\b\d{3,},? words\b")
 
 
 def _answer_length(call: CallFeatures, lowered: str) -> list[Reason]:
@@ -300,7 +488,12 @@ def _answer_length(call: CallFeatures, lowered: str) -> list[Reason]:
         points = _steps(call.output_tokens, (300, 1_000, 4_000))
         label = f"answer of {call.output_tokens:,} tokens"
         return [(label, points)] if points else []
-    if cue := _LONG_ANSWER.search(lowered):
+    cue = None
+    if _first_word(lowered, _LONG_ANSWER_WORDS):
+        cue = _LONG_ANSWER.search(lowered)
+    if cue is None and " words" in lowered:
+        cue = _WORD_COUNT.search(lowered)
+    if cue is not None:
         return [(f"asks for a long answer ('{cue.group()}')", 1)]
     return []
 

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from costaudit import __version__
@@ -73,23 +72,19 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code."""
     command = typer.main.get_command(app)
     try:
-        result = command.main(
+        # Standalone mode lets typer print usage errors and exit with 2.
+        command.main(
             args=list(argv) if argv is not None else None,
             prog_name="costaudit",
-            standalone_mode=False,
+            standalone_mode=True,
         )
-    except click.exceptions.Exit as done:
-        return done.exit_code
-    except click.UsageError as exc:
-        exc.show()
-        return 2
-    except click.exceptions.Abort:
-        sys.stderr.write("costaudit: aborted\n")
-        return 1
+    except SystemExit as done:
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except CostauditError as exc:
         sys.stderr.write(f"costaudit: error: {exc}\n")
         return 1
-    return result if isinstance(result, int) else 0
+    return 0
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -39,6 +40,18 @@ def money(value: Any, places: int = 4) -> str:
 
 def count(value: Any) -> str:
     return "" if value is None else f"{int(value):,}"
+
+
+def compact(value: Any) -> str:
+    """A token count in few characters: 950, 12.3k, 4.56M."""
+    if value is None:
+        return ""
+    number = int(value)
+    for size, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
+        if abs(number) >= size:
+            scaled = number / size
+            return f"{scaled:.3g}{suffix}" if scaled < 1000 else f"{scaled:,.0f}{suffix}"
+    return str(number)
 
 
 @dataclass(frozen=True)
@@ -98,7 +111,14 @@ def table(
     columns: Sequence[Column],
     totals: dict[str, Any] | None = None,
 ) -> Table:
-    result = Table(title=title, title_justify="left", show_footer=totals is not None)
+    result = Table(
+        title=title,
+        title_justify="left",
+        show_footer=totals is not None,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for column in columns:
         footer = ""
         if totals is not None:
@@ -106,11 +126,20 @@ def table(
             footer = column.render(value) if value is not None or column.numeric else ""
             if column is columns[0]:
                 footer = "total"
+        cells = [column.render(row.get(column.key)) for row in rows]
+        widest = max((len(c) for c in cells), default=0)
         result.add_column(
             column.label,
             footer=footer,
             justify="right" if column.numeric else "left",
+            no_wrap=column.numeric,
             overflow="fold",
+            # Numbers keep their width; names get up to 28 before they fold.
+            min_width=(
+                max(widest, len(footer), len(column.label))
+                if column.numeric
+                else min(max(widest, len(column.label)), 28)
+            ),
         )
     for row in rows:
         result.add_row(*(column.render(row.get(column.key)) for column in columns))

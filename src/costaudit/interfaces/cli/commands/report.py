@@ -20,21 +20,30 @@ from costaudit.interfaces.cli.context import (
     scan_with_progress,
     state,
 )
-from costaudit.interfaces.cli.output import Column, Format, count, emit, money
+from costaudit.interfaces.cli.output import (
+    Column,
+    Format,
+    compact,
+    count,
+    emit,
+    money,
+)
 
 NUMBERS = [
     Column("calls", "calls", count, True),
-    Column("sessions", "sessions", count, True),
-    Column("input_tokens", "input", count, True),
-    Column("cache_read_tokens", "cache read", count, True),
-    Column("cache_write_tokens", "cache write", count, True),
-    Column("output_tokens", "output", count, True),
-    Column("reasoning_tokens", "reasoning", count, True),
-    Column("total_tokens", "total tokens", count, True),
+    Column("sessions", "sess", count, True),
+    Column("input_tokens", "input", compact, True),
+    Column("cache_read_tokens", "c.read", compact, True),
+    Column("cache_write_tokens", "c.write", compact, True),
+    Column("output_tokens", "output", compact, True),
+    Column("reasoning_tokens", "reason", compact, True),
+    Column("total_tokens", "total", compact, True),
     Column("cost_usd", "cost", money, True),
-    Column("cost_per_query_usd", "cost/query", lambda v: money(v, 6), True),
+    Column("cost_per_query_usd", "$/query", lambda v: money(v, 6), True),
     Column("unpriced_calls", "unpriced", count, True),
 ]
+
+ALWAYS_SHOWN = {"calls", "sessions", "cost_usd", "cost_per_query_usd", "unpriced_calls"}
 
 JSON_FIELDS = (
     "calls",
@@ -96,7 +105,13 @@ def report(
         result = build_report(
             workspace.ledger, window, keys, workspace.infrastructure()
         )
-    columns = [Column(k, k) for k in keys] + NUMBERS
+    # Token columns with nothing in them are left out of the table only;
+    # JSON and CSV always carry every column.
+    numbers = [
+        c for c in NUMBERS
+        if fmt is not Format.table or c.key in ALWAYS_SHOWN or result.totals.get(c.key)
+    ]  # fmt: skip
+    columns = [Column(k, k) for k in keys] + numbers
     emit(
         fmt,
         report_document(result),

@@ -1,0 +1,159 @@
+"""The usage records an advice covers, loaded once and shared by every strategy.
+
+Records are kept in time order; a strategy refers to one by its position
+(``Row.index``), and says what it would cost after the change, so the
+combined projection can apply several strategies to the same record.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from costaudit.analysis.infra import window_days
+from costaudit.analysis.window import DAYS_PER_MONTH, Window
+from costaudit.ledger.store import Ledger
+from costaudit.pricing.library import Tokens
+from costaudit.record import MAIN_CALL
+
+log = logging.getLogger(__name__)
+
+SCHEDULED_PLATFORMS = frozenset({"cron", "batch"})
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One usage record: a session's calls to one model, of one kind."""
+
+    index: int
+    profile: str
+    session_id: str
+    task: str
+    call_kind: str
+    platform: str | None
+    model: str
+    provider: str | None
+    endpoint: str | None
+    local: bool
+    epoch: float
+    calls: int
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    first_prompt: str | None
+    system_prompt_hash: str | None
+    cron_job_id: str | None
+    cost: Decimal | None
+    """What the ledger says it cost; None when unpriced."""
+
+    @property
+    def at(self) -> datetime:
+        return datetime.fromtimestamp(self.epoch, tz=UTC)
+
+    @property
+    def tokens(self) -> Tokens:
+        return Tokens(
+            self.input_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            self.output_tokens,
+            self.calls,
+        )
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def is_main(self) -> bool:
+        return self.call_kind in (MAIN_CALL, "")
+
+    @property
+    def scheduled(self) -> bool:
+        """Run by a scheduler, not by a person waiting for the answer."""
+        return self.platform in SCHEDULED_PLATFORMS or self.cron_job_id is not None
+
+    @property
+    def priced(self) -> bool:
+        return self.cost is not None
+
+    @property
+    def session(self) -> tuple[str, str]:
+        return self.profile, self.session_id
+
+    @property
+    def operation(self) -> tuple[str, str]:
+        """The (profile, task) the record belongs to."""
+        return self.profile, self.task
+
+
+_SELECT = """
+    SELECT profile, session_id, task, call_kind, platform, model, provider,
+           endpoint, coalesce(local, false), epoch(started_at), calls,
+           input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
+           first_prompt, system_prompt_hash, cron_job_id, cost_usd
+    FROM usage WHERE {where}
+    ORDER BY started_at, source, record_key
+"""
+
+
+@dataclass(frozen=True)
+class History:
+    """The window's records in time order, their system prompts, the period."""
+
+    rows: tuple[Row, ...]
+    system_prompts: dict[str, str]
+    days: int
+    window: Window
+
+    @classmethod
+    def load(cls, ledger: Ledger, window: Window) -> History:
+        where, params = window.where()
+        fetched = ledger.fetch(_SELECT.format(where=where), params)
+        rows = tuple(
+            Row(i, *row[:9], float(row[9]), *row[10:18], _decimal(row[18]))
+            for i, row in enumerate(fetched)
+        )
+        hashes = sorted({r.system_prompt_hash for r in rows if r.system_prompt_hash})
+        prompts = dict(
+            ledger.fetch(
+                "SELECT hash, text FROM prompts WHERE hash IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [hashes],
+            )
+        )
+        _first, _last, days = window_days(ledger, window)
+        log.info("advice over %d records, %d days", len(rows), days)
+        return cls(rows, prompts, days, window)
+
+    def system_prompt(self, row: Row) -> str | None:
+        if row.system_prompt_hash is None:
+            return None
+        return self.system_prompts.get(row.system_prompt_hash)
+
+    @cached_property
+    def spend_usd(self) -> Decimal:
+        return sum((r.cost for r in self.rows if r.cost is not None), Decimal(0))
+
+    @cached_property
+    def calls(self) -> int:
+        return sum(r.calls for r in self.rows)
+
+    @cached_property
+    def unpriced_calls(self) -> int:
+        return sum(r.calls for r in self.rows if r.cost is None)
+
+    @cached_property
+    def month_factor(self) -> Decimal:
+        """What turns a figure over the window into one per month."""
+        return DAYS_PER_MONTH / Decimal(self.days) if self.days else Decimal(0)
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))

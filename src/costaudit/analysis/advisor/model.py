@@ -1,0 +1,142 @@
+"""What the advisor says about one strategy, and how it is put together.
+
+A strategy module works out a :class:`Draft`: for each record it applies to,
+what that record would have cost after the change (``projected``), plus the
+evidence, assumptions, confidence, the change to make and the steps of the
+computation with their real figures. :func:`finish` turns a draft into a
+:class:`Strategy`: savings over the window and per month, their share of
+spend, and which calls and tasks they come from.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from costaudit.analysis.advisor.history import History
+
+TOP_TASKS = 10
+
+
+class Confidence(StrEnum):
+    """How far to trust a projection; ``none`` means it could not be made."""
+
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@dataclass
+class Draft:
+    projected: dict[int, Decimal] = field(default_factory=dict)
+    """Row index to what the record would cost after the change."""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    assumptions: list[str] = field(default_factory=list)
+    confidence: Confidence = Confidence.MEDIUM
+    change: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Strategy:
+    id: str
+    title: str
+    group: str | None
+    """Strategies of one group are alternatives for a record (two caches
+    answering the same call, two new homes for it); see combined.py."""
+    savings_usd: Decimal
+    monthly_savings_usd: Decimal
+    share: Decimal | None
+    applies_to: dict[str, Any]
+    draft: Draft
+
+    @property
+    def projected(self) -> dict[int, Decimal]:
+        return self.draft.projected
+
+    @property
+    def steps(self) -> list[str]:
+        return self.draft.steps
+
+    def document(self) -> dict[str, Any]:
+        """The strategy as JSON-ready data (the steps are for --explain)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "monthly_savings_usd": self.monthly_savings_usd,
+            "savings_usd": self.savings_usd,
+            "share": self.share,
+            "applies_to": self.applies_to,
+            "confidence": str(self.draft.confidence),
+            "change": self.draft.change,
+            "assumptions": self.draft.assumptions,
+            "evidence": self.draft.evidence,
+        }
+
+
+def finish(history: History, id: str, title: str, group: str | None, draft: Draft) -> Strategy:
+    """Total a draft's savings and describe what they apply to."""
+    savings = Decimal(0)
+    by_task: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    sessions: set[tuple[str, str]] = set()
+    calls = 0
+    for index, after in draft.projected.items():
+        row = history.rows[index]
+        if row.cost is None or after == row.cost:
+            continue
+        saved = row.cost - after
+        savings += saved
+        calls += row.calls
+        sessions.add(row.session)
+        by_task[row.operation][0] += row.calls
+        by_task[row.operation][1] += saved
+    monthly = savings * history.month_factor
+    spend = history.spend_usd
+    share = savings / spend if spend else None
+    draft.steps.append(month_step(history, savings, monthly, share))
+    tasks = sorted(by_task.items(), key=lambda item: (-item[1][1], item[0]))
+    applies_to = {
+        "calls": calls,
+        "sessions": len(sessions),
+        "call_share": Decimal(calls) / Decimal(history.calls) if history.calls else None,
+        "tasks": [
+            {"profile": p, "task": t, "calls": n, "savings_usd": s}
+            for (p, t), (n, s) in tasks[:TOP_TASKS]
+        ],
+        "more_tasks": max(0, len(tasks) - TOP_TASKS),
+    }
+    return Strategy(id, title, group, savings, monthly, share, applies_to, draft)
+
+
+def month_step(
+    history: History, savings: Decimal, monthly: Decimal, share: Decimal | None
+) -> str:
+    days = history.days
+    return (
+        f"over the window's {days} days the saving is {usd(savings)}; "
+        f"x 30.4375 / {days} = {usd(monthly)} a month; "
+        f"{percent(share)} of the {usd(history.spend_usd)} spent"
+    )
+
+
+def usd(value: Decimal | None) -> str:
+    """Money with enough places to check small amounts by hand."""
+    if value is None:
+        return "unpriced"
+    if value and abs(value) < Decimal("0.01"):
+        return f"${value:.6f}"
+    return f"${value:,.4f}"
+
+
+def percent(value: Decimal | float | None) -> str:
+    return "n/a" if value is None else f"{float(value) * 100:.1f}%"
+
+
+def clip(text: str | None, width: int = 100) -> str:
+    """A prompt on one line, cut to ``width`` characters for a report."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."

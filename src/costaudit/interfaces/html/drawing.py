@@ -1,0 +1,137 @@
+"""SVG pieces the charts share: the frame, text, legend and axes.
+
+Colours come from the page's style sheet through classes (``c0`` to ``c7``),
+so a chart follows the page's print and screen styles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from costaudit.interfaces.html.axes import Scale
+from costaudit.interfaces.html.markup import Attribute, element, esc
+
+WIDTH = 480
+FONT = 12
+CHAR_WIDTH = FONT * 0.6
+COLOURS = 8
+SVG_NS = "http://www.w3.org/2000/svg"
+
+
+def colour(index: int) -> str:
+    return f"c{index % COLOURS}"
+
+
+def frame(chart_id: str, title: str, description: str, height: float, body: str) -> str:
+    """The ``<svg>`` element, titled and described for screen readers."""
+    head = element("title", esc(title), id=f"{chart_id}-title") + element(
+        "desc", esc(description), id=f"{chart_id}-desc"
+    )
+    return element(
+        "svg",
+        head + body,
+        xmlns=SVG_NS,
+        class_="chart",
+        viewBox=f"0 0 {WIDTH} {round(height)}",
+        role="img",
+        aria_labelledby=f"{chart_id}-title {chart_id}-desc",
+        data_chart=chart_id,
+    )
+
+
+def text(x: float, y: float, content: str, **values: Attribute) -> str:
+    return element("text", esc(content), x=round(x, 2), y=round(y, 2), **values)
+
+
+def rect(
+    x: float, y: float, width: float, height: float, tip: str, **values: Attribute
+) -> str:
+    """A rectangle whose tooltip (``<title>``) states its value."""
+    return element(
+        "rect",
+        element("title", esc(tip)),
+        x=round(x, 2),
+        y=round(y, 2),
+        width=round(max(width, 0.0), 2),
+        height=round(max(height, 0.0), 2),
+        **values,
+    )
+
+
+def line(x1: float, y1: float, x2: float, y2: float, **values: Attribute) -> str:
+    return element("line", x1=x1, y1=y1, x2=x2, y2=y2, **values)
+
+
+def clip(label: str, width: float) -> str:
+    """``label`` cut to fit ``width`` units, ending in an ellipsis if cut."""
+    room = max(3, int(width / CHAR_WIDTH))
+    return label if len(label) <= room else label[: room - 1] + "…"
+
+
+def legend(
+    names: Sequence[str], top: float, kinds: Sequence[str] = ()
+) -> tuple[str, float]:
+    """Swatches and names in rows across the width; returns the height used."""
+    parts, x, y = [], 8.0, top
+    for index, name in enumerate(names):
+        label = clip(name, WIDTH / 2)
+        width = 18 + len(label) * CHAR_WIDTH + 14
+        if x + width > WIDTH and x > 8:
+            x, y = 8.0, y + FONT + 6
+        kind = kinds[index] if index < len(kinds) else "box"
+        swatch_class = f"{colour(index)} swatch-{kind}"
+        parts.append(
+            rect(x, y + 2, 12, 10 if kind == "box" else 3, name, class_=swatch_class)
+        )
+        parts.append(text(x + 16, y + 11, label, class_="legend"))
+        x += width
+    return element("g", "".join(parts), class_="legend"), y + FONT + 10 - top
+
+
+def value_axis_below(
+    scale: Scale,
+    ticks: Sequence[float],
+    label: Callable[[float], str],
+    top: float,
+    bottom: float,
+) -> str:
+    """Vertical grid lines at ``ticks`` and their labels under the plot."""
+    parts = []
+    for tick in ticks:
+        x = scale(tick)
+        parts.append(line(x, top, x, bottom, class_="grid"))
+        parts.append(
+            text(x, bottom + FONT + 2, label(tick), class_="tick", text_anchor="middle")
+        )
+    return element("g", "".join(parts), class_="axis")
+
+
+def value_axis_left(
+    scale: Scale,
+    ticks: Sequence[float],
+    label: Callable[[float], str],
+    left: float,
+    right: float,
+) -> str:
+    """Horizontal grid lines at ``ticks`` and their labels left of the plot."""
+    parts = []
+    for tick in ticks:
+        y = scale(tick)
+        parts.append(line(left, y, right, y, class_="grid"))
+        parts.append(
+            text(left - 4, y + FONT / 3, label(tick), class_="tick", text_anchor="end")
+        )
+    return element("g", "".join(parts), class_="axis")
+
+
+def axis_title(x: float, y: float, content: str, vertical: bool = False) -> str:
+    if vertical:
+        return text(
+            x,
+            y,
+            content,
+            class_="axis-title",
+            text_anchor="middle",
+            transform=f"rotate(-90 {round(x, 2)} {round(y, 2)})",
+        )
+    return text(x, y, content, class_="axis-title", text_anchor="middle")
