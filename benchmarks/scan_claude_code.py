@@ -22,12 +22,12 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 MODELS = ("claude-sonnet-4-20250514", "claude-opus-4-1-20250805")
@@ -50,7 +50,9 @@ USER = (
 )
 
 
-def _session_lines(rng: random.Random, project: str, session: str, day: int):
+def _session_lines(
+    rng: random.Random, project: str, session: str, day: int
+) -> Iterator[str]:
     """Lines of one session: user turns with tool output, streamed replies."""
     parent = "00000000-0000-4000-8000-000000000000"
     second = 0
@@ -70,8 +72,10 @@ def _session_lines(rng: random.Random, project: str, session: str, day: int):
         text = "y" * rng.randint(100, 1500)
         usage = [rng.randint(1, 20), rng.randint(0, 4000), rng.randint(0, 90_000)]
         final = rng.randint(20, 2000)
-        for part in range(rng.randint(1, 3)):
-            out = final if part == 2 else min(final, 1 + part * 10)
+        parts = rng.randint(1, 3)
+        for part in range(parts):
+            # Streamed lines carry growing output counts; the last is final.
+            out = final if part == parts - 1 else min(final, 1 + part * 10)
             uid = f"{rng.getrandbits(128):032x}"
             yield head + ASSISTANT % (
                 message,
@@ -112,61 +116,68 @@ def generate(root: Path, many_mb: int, big_mb: int, seed: int = 7) -> int:
 
 
 SCAN = """
-import json, resource, sys, time
-t0 = time.perf_counter()
-from costaudit.ledger import Ledger
-from costaudit.ledger.ingest import ingest
-from costaudit.sources.claude_code import ClaudeCodeSource
-ledger = Ledger.open(sys.argv[1])
-summary = ingest(ledger, [ClaudeCodeSource([sys.argv[2]])])
-t1 = time.perf_counter()
-rows = ledger.fetch(
-    "SELECT CAST(started_at AS DATE) AS day, model, sum(input_tokens),"
-    " sum(cache_write_tokens), sum(cache_read_tokens), sum(output_tokens)"
-    " FROM usage GROUP BY ALL ORDER BY 1, 2"
-)
-t2 = time.perf_counter()
-totals = ledger.fetch(
-    "SELECT sum(input_tokens), sum(cache_write_tokens), sum(cache_read_tokens),"
-    " sum(output_tokens), count(*) FROM usage"
-)[0]
-print(json.dumps({
-    "scan_s": t1 - t0, "report_s": t2 - t1, "days": len(rows),
-    "stored": summary.total_records, "issues": len(summary.issues),
-    "totals": totals,
-}))
+import json, os, sys, time
+
+def main():
+    t0 = time.perf_counter()
+    from costaudit.ledger import Ledger
+    from costaudit.ledger.ingest import ingest
+    from costaudit.sources.claude_code import ClaudeCodeSource
+    ledger = Ledger.open(sys.argv[1])
+    source = ClaudeCodeSource([sys.argv[2]], workers=os.cpu_count())
+    summary = ingest(ledger, [source])
+    t1 = time.perf_counter()
+    rows = ledger.fetch(
+        "SELECT CAST(started_at AS DATE) AS day, model, sum(input_tokens),"
+        " sum(cache_write_tokens), sum(cache_read_tokens), sum(output_tokens)"
+        " FROM usage GROUP BY ALL ORDER BY 1, 2"
+    )
+    t2 = time.perf_counter()
+    totals = ledger.fetch(
+        "SELECT sum(input_tokens), sum(cache_write_tokens),"
+        " sum(cache_read_tokens), sum(output_tokens), count(*) FROM usage"
+    )[0]
+    print(json.dumps({
+        "scan_s": t1 - t0, "report_s": t2 - t1, "days": len(rows),
+        "stored": summary.total_records, "issues": len(summary.issues),
+        "totals": [int(v) for v in totals],
+    }))
+
+if __name__ == "__main__":
+    main()
+"""
+
+WRAPPER = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True)
+wall = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+sys.stdout.write(f"{wall} {peak} {done.returncode}\\n" + done.stdout)
 """
 
 
-def _run(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall time, peak RSS (bytes) and stdout of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
-    out, _ = proc.communicate()
-    wall = time.perf_counter() - start
-    # ru_maxrss of the children waited for so far is a max over all of them,
-    # so each measured program runs in a fresh child of a fresh python.
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv[0]} failed with exit code {proc.returncode}")
-    return wall, 0, out
-
-
 def measured(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Run ``argv`` under a small wrapper that reports its own child's RSS."""
-    wrapper = (
-        "import resource, subprocess, sys, time\n"
-        "t = time.perf_counter()\n"
-        "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True)\n"
-        "w = time.perf_counter() - t\n"
-        "r = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "sys.stdout.write(f'{w} {r} {p.returncode}\\n' + p.stdout)\n"
+    """Wall time, peak RSS in bytes and stdout of ``argv``, run under a fresh
+    python so that the peak is this program's alone: the largest resident
+    size of any one process it started (its workers included)."""
+    done = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
     )
-    _, _, out = _run([sys.executable, "-c", wrapper, *argv], env)
-    first, _, rest = out.partition("\n")
-    wall, rss_kib, code = first.split()
+    first, _, rest = done.stdout.partition("\n")
+    wall, peak_kib, code = first.split()
     if code != "0":
         raise SystemExit(f"{argv[0]} failed with exit code {code}")
-    return float(wall), int(rss_kib) * 1024, rest
+    return float(wall), int(peak_kib) * 1024, rest
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f}"
 
 
 def main() -> None:
@@ -176,7 +187,7 @@ def main() -> None:
     parser.add_argument(
         "--ccusage",
         default="/tmp/ccu/node_modules/.bin/ccusage",
-        help="ccusage 20.0.24 executable (npm install --prefix /tmp/ccu ccusage@20.0.24)",
+        help="ccusage 20.0.24 (npm install --prefix /tmp/ccu ccusage@20.0.24)",
     )
     parser.add_argument("--keep", type=Path, help="generate here and keep the data")
     args = parser.parse_args()
@@ -184,77 +195,64 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="costaudit-bench-"))
     data = work / "claude"
     try:
-        start = time.perf_counter()
-        files = generate(data, args.many_mb, args.big_mb)
+        if not (data / "projects").is_dir():
+            start = time.perf_counter()
+            files = generate(data, args.many_mb, args.big_mb)
+            print(f"generated {files} files in {time.perf_counter() - start:.1f} s")
         size = sum(p.stat().st_size for p in data.rglob("*.jsonl"))
-        print(
-            f"generated {files} files, {size / 2**20:.0f} MiB "
-            f"in {time.perf_counter() - start:.1f} s"
-        )
-        report(work, data)
+        count = sum(1 for _ in data.rglob("*.jsonl"))
+        print(f"data: {count} files, {size / 2**20:.0f} MiB; {os.cpu_count()} CPUs")
+        report(work, data, args.ccusage)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def report(work: Path, data: Path) -> None:
+def report(work: Path, data: Path, ccusage: str) -> None:
     env = dict(os.environ, TZ="UTC")
     ledger = work / "ledger.duckdb"
+    for stale in (ledger, work / "ledger.duckdb.wal"):
+        stale.unlink(missing_ok=True)
     scan = [sys.executable, "-c", SCAN, str(ledger), str(data / "projects")]
+
+    print(load())
     wall, rss, out = measured(scan, env)
     cold = json.loads(out)
     print(
-        f"costaudit cold scan: {wall:.1f} s wall ({cold['scan_s']:.1f} s scan), "
-        f"peak RSS {rss / 2**20:.0f} MiB, {cold['stored']} records stored, "
-        f"{cold['issues']} issues"
+        f"costaudit cold scan: {wall:.1f} s wall, peak RSS {rss / 2**20:.0f} MiB, "
+        f"{cold['stored']} records stored, {cold['issues']} issues; {load()}"
     )
     wall, rss, out = measured(scan, env)
     warm = json.loads(out)
     print(
-        f"costaudit rescan + report: {wall:.2f} s wall "
-        f"(scan {warm['scan_s']:.2f} s, report {warm['report_s']:.3f} s), "
-        f"peak RSS {rss / 2**20:.0f} MiB, {warm['stored']} records stored"
+        f"costaudit rescan + report: {wall:.2f} s wall (scan {warm['scan_s']:.2f} s, "
+        f"report query {warm['report_s']:.3f} s), peak RSS {rss / 2**20:.0f} MiB, "
+        f"{warm['stored']} records stored; {load()}"
     )
     print(
-        f"costaudit totals (input, cache write, cache read, output, messages): "
-        f"{warm['totals']}"
+        f"costaudit totals (input, cache write, cache read, output): "
+        f"{warm['totals'][:4]}, {warm['totals'][4]} messages"
     )
-    ccusage(work, data, env, cold_wall=cold["scan_s"], warm_wall=wall)
-
-
-def ccusage(
-    work: Path, data: Path, env: dict[str, str], *, cold_wall: float, warm_wall: float
-) -> None:
-    import argparse as _argparse  # noqa: F401 (keeps the wrapper self-contained)
-
-    exe = (
-        sys.argv[sys.argv.index("--ccusage") + 1]
-        if "--ccusage" in sys.argv
-        else ("/tmp/ccu/node_modules/.bin/ccusage")
-    )
-    if not Path(exe).exists():
-        print(f"ccusage not found at {exe}: skipped")
+    if not Path(ccusage).exists():
+        print(f"ccusage not found at {ccusage}: not compared")
         return
-    env = dict(env, CLAUDE_CONFIG_DIR=str(data))
-    argv = [exe, "claude", "daily", "--json", "--offline", "--timezone", "UTC"]
-    wall, rss, out = measured(argv, env)
+    argv = [ccusage, "claude", "daily", "--json", "--offline", "--timezone", "UTC"]
+    their_wall, rss, out = measured(argv, dict(env, CLAUDE_CONFIG_DIR=str(data)))
     totals = json.loads(out)["totals"]
+    keys = ("inputTokens", "cacheCreationTokens", "cacheReadTokens", "outputTokens")
     print(
-        f"ccusage claude daily --json --offline: {wall:.1f} s wall, "
-        f"peak RSS {rss / 2**20:.0f} MiB"
+        f"ccusage claude daily --json --offline: {their_wall:.1f} s wall, "
+        f"peak RSS {rss / 2**20:.0f} MiB; {load()}"
     )
     print(
-        "ccusage totals (input, cache write, cache read, output): "
-        f"{[totals[k] for k in ('inputTokens', 'cacheCreationTokens', 'cacheReadTokens', 'outputTokens')]}"
+        f"ccusage totals (input, cache write, cache read, output): "
+        f"{[totals[k] for k in keys]}"
     )
     print(
-        f"cold scan / ccusage: {cold_wall / wall:.2f}x the time; "
-        f"ccusage / (rescan + report): {wall / warm_wall:.1f}x"
+        f"cold scan takes {cold['scan_s'] / their_wall:.2f}x ccusage's time; "
+        f"ccusage takes {their_wall / wall:.1f}x the rescan + report"
     )
 
 
 if __name__ == "__main__":
-    resource.setrlimit(
-        resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE)
-    )
     main()

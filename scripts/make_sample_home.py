@@ -221,6 +221,7 @@ class SessionBuilder:
     first_model: Model
     system_prompt: str
     conversation: Conversation
+    fields: dict[str, Any] = field(default_factory=dict)
     turns: list[dict[str, Any]] = field(default_factory=list)
     now: float = 0.0
     next_turn_at: float | None = None
@@ -318,6 +319,7 @@ class SessionBuilder:
             session["model"] = self.first_model.name
             session["provider"] = self.first_model.provider
             session["base_url"] = self.first_model.base_url
+        session.update(self.fields)
         session.update(fields)
         return session
 
@@ -616,6 +618,7 @@ def cron_session(
     warm: bool = True,
 ) -> SessionBuilder:
     builder = new_session(rng, "cron", start, MODELS[job["model"]], stable, warm)
+    builder.fields["cron_job"] = job["id"]
     builder.user(None)
     return builder
 
@@ -1386,7 +1389,7 @@ def write_test(rng: random.Random, b: SessionBuilder) -> str:
 
 def codi_topics() -> list[tuple[int, Callable[[random.Random, SessionBuilder], str]]]:
     return [
-        (10, review_staged),
+        (6, review_staged),
         (3, lambda rng, b: review_snippet(rng, b, "totals")),
         (2, lambda rng, b: review_snippet(rng, b, "parse_amount")),
         (2, lambda rng, b: review_snippet(rng, b, "retry")),
@@ -1432,12 +1435,32 @@ def codi_session(rng: random.Random, start: datetime) -> Spec:
     )
 
 
+def runaway_step(rng: random.Random, attempt: int) -> Tool:
+    """Read the file, patch it, run the test: again and again."""
+    if attempt % 3 == 0:
+        return tool(
+            "read_file",
+            {"path": "invoice_parser/amounts.py", "offset": 1, "limit": 60},
+            "invoice_parser/amounts.py lines 1-60",
+            rng.randint(250, 600),
+            0.1,
+        )
+    if attempt % 3 == 1:
+        return tool(
+            "patch",
+            {"path": "invoice_parser/amounts.py", "old": "...", "new": "..."},
+            "applied 1 hunk",
+            40,
+            0.2,
+        )
+    return terminal(rng, "pytest -x tests/test_amounts.py", TRACEBACK, 250, 500)
+
+
 def runaway_session(rng: random.Random, start: datetime) -> Spec:
     """A local model loops on one failing test until Mara stops it."""
     model = MODELS["qwen2.5-coder-3b"]
     b = new_session(rng, "cli", start, model, PROMPTS["codi"], False)
     b.user("CI is red on main. Make the test suite pass.")
-    b.side("title_generation", model, 310, 9)
     b.tools([terminal(rng, "make test", TRACEBACK, 900, 1400)])
     compressed = False
     for attempt in range(86):
@@ -1449,31 +1472,15 @@ def runaway_session(rng: random.Random, start: datetime) -> Spec:
                 "editing parse_amount in invoice_parser/amounts.py.",
             )
             compressed = True
-        if attempt % 3 == 0:
-            step = tool(
-                "read_file",
-                {"path": "invoice_parser/amounts.py", "offset": 1, "limit": 60},
-                "invoice_parser/amounts.py lines 1-60",
-                rng.randint(250, 600),
-                0.1,
-            )
-        elif attempt % 3 == 1:
-            step = tool(
-                "patch",
-                {"path": "invoice_parser/amounts.py", "old": "...", "new": "..."},
-                "applied 1 hunk",
-                40,
-                0.2,
-            )
-        else:
-            step = terminal(rng, "pytest -x tests/test_amounts.py", TRACEBACK, 250, 500)
-        b.tools([step], output=rng.randint(40, 200))
+        b.tools([runaway_step(rng, attempt)], output=rng.randint(40, 200))
     b.reply(
         "I could not make test_parse_amount_with_thousands_separator pass: "
         "every change to parse_amount breaks '12,5' or '1.234.567,89'. The "
         "test expectations may need a decision on which format wins.",
         output=240,
     )
+    # Titles are generated once the first exchange is over: here, at the end.
+    b.side("title_generation", model, 310, 9)
     b.now += 45
     return b.build(
         cwd=REPOS[1],
@@ -1548,64 +1555,71 @@ def research_reply(rng: random.Random, question: str) -> str:
     )
 
 
-def research_turn(rng: random.Random, b: SessionBuilder, question: str) -> None:
-    """Search, read pages (each read is a web_extract side call), answer."""
+def recall(rng: random.Random, b: SessionBuilder, question: str) -> None:
+    """session_search: the tool asks an auxiliary model to sum up old sessions."""
+    b.tools(
+        [
+            tool(
+                "session_search",
+                {"query": question[:60]},
+                "2 earlier sessions mention this topic ...",
+                rng.randint(300, 700),
+                rng.uniform(1.0, 3.0),
+            )
+        ],
+        output=rng.randint(300, 700),
+    )
     chat = MODELS["deepseek-chat"]
+    b.side("session_search", chat, rng.randint(4000, 9000), rng.randint(250, 600))
+
+
+def read_papers(rng: random.Random, b: SessionBuilder) -> None:
+    """web_extract: each page is condensed by an auxiliary model call."""
+    pages = rng.randint(2, 3)
+    urls = [
+        f"https://arxiv.org/abs/26{rng.randint(1, 11):02d}.{rng.randint(10000, 29999)}"
+        for _ in range(pages)
+    ]
+    b.tools(
+        [
+            tool(
+                "web_extract",
+                {"urls": [url]},
+                "Summary of the paper: method, results, limitations ...",
+                rng.randint(600, 1400),
+                rng.uniform(3.0, 9.0),
+            )
+            for url in urls
+        ],
+        output=rng.randint(350, 900),
+    )
+    chat = MODELS["deepseek-chat"]
+    for _ in urls:
+        b.side("web_extract", chat, rng.randint(9000, 24000), rng.randint(500, 1100))
+
+
+def research_turn(rng: random.Random, b: SessionBuilder, question: str) -> None:
+    """Recall, search, read papers, compress when long, answer."""
     b.user(question)
     if rng.random() < 0.6:
-        b.tools(
-            [
-                tool(
-                    "session_search",
-                    {"query": question[:60]},
-                    "2 earlier sessions mention this topic ...",
-                    rng.randint(300, 700),
-                    rng.uniform(1.0, 3.0),
-                )
-            ],
-            output=rng.randint(300, 700),
-        )
-        b.side("session_search", chat, rng.randint(4000, 9000), rng.randint(250, 600))
+        recall(rng, b, question)
     queries = [question[:70], question[:40] + " survey 2026"]
     b.tools(
         [search(rng, query, 900, 1700) for query in queries],
         output=rng.randint(400, 900),
     )
     for _ in range(rng.randint(2, 3)):
-        pages = rng.randint(2, 3)
-        b.tools(
-            [
-                tool(
-                    "web_extract",
-                    {
-                        "urls": [
-                            f"https://arxiv.org/abs/26{rng.randint(1, 11):02d}."
-                            f"{rng.randint(10000, 29999)}"
-                        ]
-                    },
-                    "Summary of the paper: method, results, limitations ...",
-                    rng.randint(600, 1400),
-                    rng.uniform(3.0, 9.0),
-                )
-                for _ in range(pages)
-            ],
-            output=rng.randint(350, 900),
-        )
-        for _ in range(pages):
-            b.side(
-                "web_extract", chat, rng.randint(9000, 24000), rng.randint(500, 1100)
-            )
-        if b.conversation.tokens > 34_000:
+        read_papers(rng, b)
+        if b.conversation.tokens > 32_000:
             b.compress(
-                chat,
+                MODELS["deepseek-chat"],
                 f"Researching: {question} Sources read so far: six arXiv papers "
                 "and two reviews; findings noted per source.",
             )
-    reasoning = rng.randint(1800, 4200)
     b.reply(
         research_reply(rng, question),
         output=rng.randint(700, 1300),
-        reasoning=reasoning,
+        reasoning=rng.randint(1800, 4200),
     )
 
 
@@ -1726,6 +1740,28 @@ def design_reply(rng: random.Random, name: str) -> str:
     )
 
 
+def second_opinion(rng: random.Random, b: SessionBuilder, start: datetime) -> None:
+    """The CLI /model switch to Claude, whose prompt cache starts cold."""
+    claude = MODELS["claude-sonnet-4-5"]
+    b.user("Let's get a second opinion from Claude on the retry part.", (30, 90))
+    b.switch(claude, "cli", with_volatile_tail(PROMPTS["sira"], start, claude))
+    b.reply(
+        "Second opinion on retries: backoff up to 24 h is fine, but without "
+        "a per-event attempt counter the dead-letter move cannot be "
+        "decided; add `attempts` and `next_attempt_at` to the outbox row.",
+        output=rng.randint(500, 900),
+    )
+    for text in (
+        "Would you poll or use LISTEN/NOTIFY for the worker?",
+        "Draft the worker loop in Python.",
+        "What should the alert in Telegram say?",
+    ):
+        b.user(text, pause=(40, 300))
+        b.reply(
+            "Considered answer from the second reviewer ...", rng.randint(350, 1100)
+        )
+
+
 def sira_session(
     rng: random.Random, start: datetime, name: str, switch: bool = False
 ) -> Spec:
@@ -1751,24 +1787,7 @@ def sira_session(
             output=rng.randint(300, 900),
         )
     if switch:
-        claude = MODELS["claude-sonnet-4-5"]
-        b.user("Let's get a second opinion from Claude on the retry part.", (30, 90))
-        b.switch(claude, "cli", with_volatile_tail(PROMPTS["sira"], start, claude))
-        b.reply(
-            "Second opinion on retries: backoff up to 24 h is fine, but without "
-            "a per-event attempt counter the dead-letter move cannot be "
-            "decided; add `attempts` and `next_attempt_at` to the outbox row.",
-            output=rng.randint(500, 900),
-        )
-        for text in (
-            "Would you poll or use LISTEN/NOTIFY for the worker?",
-            "Draft the worker loop in Python.",
-            "What should the alert in Telegram say?",
-        ):
-            b.user(text, pause=(40, 300))
-            b.reply(
-                "Considered answer from the second reviewer ...", rng.randint(350, 1100)
-            )
+        second_opinion(rng, b, start)
     b.now += rng.uniform(60, 900)
     return b.build(
         cwd="/home/mara/work/design-docs",
@@ -1886,7 +1905,8 @@ def quality_run(rng: random.Random, job: Spec, start: datetime) -> Spec:
         )
         b.reply(
             "| check | count | example |\n|---|---|---|\n"
-            f"| currency not ISO 4217 | 3 | 'EU' (order MC-2026-{rng.randint(100, 999):05d}) |"
+            "| currency not ISO 4217 | 3 | 'EU' "
+            f"(order MC-2026-{rng.randint(100, 999):05d}) |"
         )
     else:
         b.reply(f"All checks passed ({rows:,} rows).")
@@ -1950,116 +1970,124 @@ def tesa(rng: random.Random, days: list[date]) -> Spec:
 # The default profile: Mara's first days with Hermes
 
 
+@dataclass(frozen=True)
+class Exchange:
+    day: int
+    hour: int
+    model: str
+    title: str
+    question: str
+    answer: str
+
+
+FIRST_DAYS = [
+    Exchange(
+        0,
+        8,
+        "gpt-4.1-mini",
+        "What Hermes can do",
+        "What can you do?",
+        "I can search the web, read and edit files, run commands, keep memory "
+        "and run scheduled jobs. Tell me a task and I'll pick the tools.",
+    ),
+    Exchange(
+        0,
+        9,
+        "gpt-4.1-mini",
+        "Creating a profile",
+        "How do I make a separate profile for code reviews?",
+        "Run `hermes profile create codi`, then `hermes -p codi setup` to pick "
+        "its model. Each profile has its own memory, sessions and cron jobs.",
+    ),
+    Exchange(
+        0,
+        10,
+        "gpt-4.1-mini",
+        "Morning briefing job",
+        "Set up a job that sends me a briefing every morning at 7.",
+        "Use the hermy profile for it: `hermes -p hermy cron create "
+        "'0 7 * * *' ...`. I can draft the prompt if you like.",
+    ),
+    Exchange(
+        1,
+        8,
+        "deepseek-chat",
+        "Lisbon weather tomorrow",
+        WEATHER_EXACT,
+        "Tomorrow in Lisbon: 11–17°C, light rain in the morning.",
+    ),
+    Exchange(
+        1,
+        21,
+        "deepseek-chat",
+        "Derivative of x^3 ln x",
+        "What is the derivative of x^3 · ln(x)?",
+        "d/dx [x³ ln x] = 3x² ln x + x² = x²(3 ln x + 1).",
+    ),
+    Exchange(
+        2,
+        9,
+        "gpt-4.1-mini",
+        "250 EUR in USD",
+        "Convert 250 EUR to USD at today's rate",
+        "250 EUR ≈ 271.45 USD at 1.0858.",
+    ),
+    Exchange(
+        2,
+        18,
+        "deepseek-chat",
+        "Quadratic",
+        "Solve 3x^2 - 12x + 9 = 0",
+        "x² − 4x + 3 = 0, so (x − 1)(x − 3) = 0: x = 1 or x = 3.",
+    ),
+    Exchange(
+        4,
+        12,
+        "deepseek-chat",
+        "Hourly cron expression",
+        "Explain what a cron expression '0 * * * *' means",
+        "At minute 0 of every hour, every day: hourly, on the hour.",
+    ),
+    Exchange(
+        4,
+        12,
+        "deepseek-chat",
+        "Hourly cron expression",
+        "Explain what a cron expression '0 * * * *' means",
+        "It runs at minute 0 of every hour — once an hour, on the hour.",
+    ),
+    Exchange(
+        10,
+        22,
+        "deepseek-chat",
+        "API spend this month",
+        "How much have I spent on API calls this month?",
+        "Hermes doesn't track spend in money; `hermes insights` shows tokens "
+        "by model. Check the DeepSeek and OpenAI billing pages.",
+    ),
+]
+
+
+def first_days_session(rng: random.Random, days: list[date], e: Exchange) -> Spec:
+    model = MODELS[e.model]
+    start = at(days[e.day], e.hour, rng.randint(0, 50), rng.uniform(0, 59))
+    b = new_session(rng, "cli", start, model, PROMPTS["default"], False)
+    b.user(e.question)
+    if "weather" in e.question or "rate" in e.question:
+        b.tools([search(rng, e.question)])
+    b.reply(e.answer)
+    b.side("title_generation", model, rng.randint(200, 500), rng.randint(5, 12))
+    b.now += rng.uniform(20, 200)
+    return b.build(
+        cwd="/home/mara",
+        title=e.title,
+        ended_at=round(b.now, 3),
+        end_reason="cli_close",
+    )
+
+
 def default_profile(rng: random.Random, days: list[date]) -> Spec:
-    mini = MODELS["gpt-4.1-mini"]
-    deepseek = MODELS["deepseek-chat"]
-    plan: list[tuple[int, int, Model, str, str, str]] = [
-        (
-            0,
-            8,
-            mini,
-            "What can you do?",
-            "I can search the web, read and edit "
-            "files, run commands, keep memory, and run scheduled jobs. Tell me a "
-            "task and I'll pick the tools.",
-            "What Hermes can do",
-        ),
-        (
-            0,
-            9,
-            mini,
-            "How do I make a separate profile for code reviews?",
-            "Run `hermes profile create codi`, then `hermes -p codi setup` to pick "
-            "its model. Each profile has its own memory, sessions and cron jobs.",
-            "Creating a profile",
-        ),
-        (
-            0,
-            10,
-            mini,
-            "Set up a job that sends me a briefing every morning at 7.",
-            'Use the hermy profile for it: `hermes -p hermy cron create "0 7 * * *" '
-            "...`. I can draft the prompt if you like.",
-            "Morning briefing job",
-        ),
-        (
-            1,
-            8,
-            deepseek,
-            WEATHER_EXACT,
-            "Tomorrow in Lisbon: 11–17°C, light rain in the morning.",
-            "Lisbon weather tomorrow",
-        ),
-        (
-            1,
-            21,
-            deepseek,
-            "What is the derivative of x^3 · ln(x)?",
-            "d/dx [x³ ln x] = 3x² ln x + x²  = x²(3 ln x + 1).",
-            "Derivative of x^3 ln x",
-        ),
-        (
-            2,
-            9,
-            mini,
-            "Convert 250 EUR to USD at today's rate",
-            "250 EUR ≈ 271.45 USD at 1.0858.",
-            "250 EUR in USD",
-        ),
-        (
-            2,
-            18,
-            deepseek,
-            "Solve 3x^2 - 12x + 9 = 0",
-            "x² − 4x + 3 = 0, so (x − 1)(x − 3) = 0: x = 1 or x = 3.",
-            "Quadratic",
-        ),
-        (
-            4,
-            12,
-            deepseek,
-            "Explain what a cron expression '0 * * * *' means",
-            "At minute 0 of every hour, every day: hourly, on the hour.",
-            "Hourly cron expression",
-        ),
-        (
-            4,
-            12,
-            deepseek,
-            "Explain what a cron expression '0 * * * *' means",
-            "It runs at minute 0 of every hour — once an hour, on the hour.",
-            "Hourly cron expression",
-        ),
-        (
-            10,
-            22,
-            deepseek,
-            "How much have I spent on API calls this month?",
-            "Hermes doesn't track spend per provider in money; `hermes insights` "
-            "shows tokens by model. Check the DeepSeek and OpenAI billing pages.",
-            "API spend this month",
-        ),
-    ]
-    sessions = []
-    for day_index, hour, model, question, answer, title in plan:
-        if day_index >= len(days):
-            continue
-        start = at(days[day_index], hour, rng.randint(0, 50), rng.uniform(0, 59))
-        b = new_session(rng, "cli", start, model, PROMPTS["default"], False)
-        b.user(question)
-        if "weather" in question or "rate" in question:
-            b.tools([search(rng, question)])
-        b.reply(answer)
-        b.side("title_generation", model, rng.randint(200, 500), rng.randint(5, 12))
-        b.now += rng.uniform(20, 200)
-        sessions.append(
-            b.build(
-                cwd="/home/mara",
-                title=title,
-                ended_at=round(b.now, 3),
-                end_reason="cli_close",
-            )
-        )
+    sessions = [first_days_session(rng, days, e) for e in FIRST_DAYS]
     return {"name": "default", "sessions": sessions}
 
 
@@ -2129,41 +2157,65 @@ SELECT
   (SELECT COALESCE(SUM(output_tokens), 0) FROM session_model_usage),
   (SELECT COALESCE(SUM(estimated_cost_usd), 0) FROM session_model_usage)
 """
+# Before schema 20 only the sessions totals exist (main loop only).
+SUMMARY_SQL_SCHEMA_19 = """
+SELECT COUNT(*), 0, 0, SUM(api_call_count),
+  SUM(input_tokens + cache_read_tokens + cache_write_tokens), 0,
+  SUM(output_tokens), SUM(estimated_cost_usd)
+FROM sessions
+"""
+STATUS_SQL = """
+SELECT billing_provider, task = '', cost_status, cost_source, COUNT(*)
+FROM session_model_usage GROUP BY 1, 2, 3, 4
+"""
+
+
+def open_read_only(db_path: Path) -> sqlite3.Connection:
+    """Read without leaving state.db-wal and -shm files beside the database.
+
+    Hermes keeps state.db in WAL mode; a plain read-only connection creates
+    those files and cannot remove them. The writer has closed every
+    connection, so nothing is pending in a WAL and immutable reads are exact.
+    """
+    return sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True)
+
+
+def has_usage_table(conn: sqlite3.Connection) -> bool:
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'session_model_usage'"
+    ).fetchone()
+    return found is not None
 
 
 def summarize(out: Path) -> None:
-    """Print per-profile counts and the facts a reader of the data relies on."""
-    header = (
+    """Print per-profile counts and the cost status of each route."""
+    print(
         f"{'profile':<8} {'sessions':>8} {'smu rows':>8} {'side rows':>9} "
         f"{'calls':>6} {'main prompt':>12} {'side prompt':>12} {'side %':>6} "
         f"{'output':>10} {'est. USD':>9}"
     )
-    print(header)
+    statuses = []
     for db_path in sorted(out.glob("**/state.db")):
         name = db_path.parent.name if db_path.parent != out else "default"
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        row = conn.execute(SUMMARY_SQL).fetchone()
+        conn = open_read_only(db_path)
+        modern = has_usage_table(conn)
+        row = conn.execute(SUMMARY_SQL if modern else SUMMARY_SQL_SCHEMA_19)
+        sessions, rows, side_rows, calls, main, side, output, usd = row.fetchone()
+        if modern:
+            statuses += [(name, *status) for status in conn.execute(STATUS_SQL)]
         conn.close()
-        sessions, rows, side_rows, calls, main, side, output, usd = row
         share = 100 * side / (main + side) if main + side else 0.0
         print(
             f"{name:<8} {sessions:>8} {rows:>8} {side_rows:>9} {calls:>6} "
             f"{main:>12,} {side:>12,} {share:>5.0f}% {output:>10,} {usd:>9.2f}"
         )
     print()
-    for db_path in sorted(out.glob("**/state.db")):
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        statuses = conn.execute(
-            "SELECT billing_provider, task = '' AS main, cost_status, cost_source,"
-            " COUNT(*) FROM session_model_usage GROUP BY 1, 2, 3, 4"
-        ).fetchall()
-        conn.close()
-        for provider, main, status, source, count in statuses:
-            kind = "main" if main else "side"
-            print(
-                f"{db_path.relative_to(out)}: {provider} {kind} "
-                f"cost_status={status} cost_source={source} rows={count}"
-            )
+    for name, provider, main, status, source, count in statuses:
+        kind = "main" if main else "side"
+        print(
+            f"{name}: {provider} {kind} cost_status={status} "
+            f"cost_source={source} rows={count}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,9 @@ class Result:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+def cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
     """Run ``costaudit`` in-process with a fixed terminal width."""
     monkeypatch.setenv("COLUMNS", "120")
 
@@ -67,7 +69,9 @@ def write_hermes_home(tmp_path: Path) -> Callable[..., Path]:
             pytest.fail("hermes-agent is not installed: .ci/run must install it")
         pytest.skip("hermes-agent 0.19.0 venv not found (set COSTAUDIT_HERMES_PYTHON)")
 
-    def write(spec: dict[str, Any], name: str = "home", schema: int | None = None) -> Path:
+    def write(
+        spec: dict[str, Any], name: str = "home", schema: int | None = None
+    ) -> Path:
         spec_file = tmp_path / f"{name}.json"
         spec_file.write_text(json.dumps(spec))
         home = tmp_path / name
@@ -93,9 +97,10 @@ def python_executable() -> str:
     return sys.executable
 
 
-
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test reads the real ``~/.claude``, ``~/.codex`` or config dirs."""
     home = tmp_path_factory.mktemp("user-home")
     monkeypatch.setenv("HOME", str(home))

@@ -53,7 +53,9 @@ def record(
     )
 
 
-def ledger_with(path: Path, records: Sequence[UsageRecord], config: Config | None = None) -> Ledger:
+def ledger_with(
+    path: Path, records: Sequence[UsageRecord], config: Config | None = None
+) -> Ledger:
     ledger = Ledger.open(path)
     ledger.store_batch(
         ScanBatch("test", "/test", PathState("test", "/test"), list(records))

@@ -15,6 +15,7 @@ from costaudit.strategies.cache_key import (
 )
 
 SYSTEM = "You are a careful assistant."
+QUESTION = "What is the capital of France?"
 
 
 def openai_request(**changes: Any) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def openai_request(**changes: Any) -> dict[str, Any]:
         "model": "gpt-4o-mini",
         "messages": [
             {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": "What is the capital of France?"},
+            {"role": "user", "content": QUESTION},
         ],
         "temperature": 0.2,
     }
@@ -135,7 +136,7 @@ def test_anthropic_and_openai_shapes_agree() -> None:
         "messages": [
             {
                 "role": "user",
-                "content": [{"type": "text", "text": "What is the capital of France?"}],
+                "content": [{"type": "text", "text": QUESTION}],
             }
         ],
         "temperature": 0.2,
@@ -145,7 +146,9 @@ def test_anthropic_and_openai_shapes_agree() -> None:
 
 
 def test_anthropic_stop_sequences_match_openai_stop() -> None:
-    assert request_cache_key(openai_request(stop_sequences=["x"])) == request_cache_key(
+    anthropic_style = openai_request(stop_sequences=["x"])
+
+    assert request_cache_key(anthropic_style) == request_cache_key(
         openai_request(stop=["x"])
     )
 

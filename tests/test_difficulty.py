@@ -16,7 +16,7 @@ from costaudit.strategies.difficulty import (
 PYTHON_SERVICE = (
     "```python\n"
     + "\n".join(
-        f"def handle_{i}(request):\n    with LOCK_{i % 3}:\n        return run(request)"
+        f"def handle_{i}(request):\n    with LOCK_{i % 3}:\n        return run(req)"
         for i in range(15)
     )
     + "\n```\n"
@@ -41,10 +41,10 @@ MEDIUM = [
         " and should raise ValueError on bad input."
     ),
     CallFeatures(
-        "Compare PostgreSQL and MySQL for a small web app. Why pick one over the other?"
+        "Compare PostgreSQL and MySQL for a small web app. Why pick one or the other?"
     ),
     CallFeatures("Prove that there are infinitely many primes."),
-    CallFeatures("Rename the config option in the repo", tool_calls=4, session_calls=6),
+    CallFeatures("Rename a config option in the repo", tool_calls=4, session_calls=6),
 ]
 
 HARD = [

@@ -23,7 +23,9 @@ T0 = 1_793_000_000.0  # 2026-10-27
 SYSTEM = "You are Hermes, a helpful agent. " * 40
 
 
-def call(input_tokens: int, output: int, cache_read: int = 0, **extra: Any) -> dict[str, Any]:
+def call(
+    input_tokens: int, output: int, cache_read: int = 0, **extra: Any
+) -> dict[str, Any]:
     return {"latency": 2.0, "input": input_tokens, "output": output,
             "cache_read": cache_read, **extra}  # fmt: skip
 
@@ -52,8 +54,13 @@ SPEC: dict[str, Any] = {
                     "started_at": T0,
                     "ended_at": T0 + 60,
                     "system_prompt": SYSTEM,
-                    "turns": [{"at": T0 + 1, "calls": [call(4000, 600, 2000)],
-                               "reply": "Here is your briefing."}],
+                    "turns": [
+                        {
+                            "at": T0 + 1,
+                            "calls": [call(4000, 600, 2000)],
+                            "reply": "Here is your briefing.",
+                        }
+                    ],
                 },
                 {
                     "source": "cli",
@@ -69,18 +76,24 @@ SPEC: dict[str, Any] = {
                             "user": "Review the design of our billing service.",
                             "calls": [
                                 call(9000, 1200, 4000),
-                                {"task": "title_generation", "latency": 0.5,
-                                 "input": 300, "output": 12},
+                                {
+                                    "task": "title_generation",
+                                    "latency": 0.5,
+                                    "input": 300,
+                                    "output": 12,
+                                },
                             ],
                             "reply": "The design looks sound.",
                         },
                         {
                             "at": T0 + 3700,
                             "user": "Now compare it with the old one.",
-                            "switch": {"model": "claude-sonnet-4-5",
-                                       "provider": "anthropic",
-                                       "base_url": "https://api.anthropic.com",
-                                       "via": "cli"},
+                            "switch": {
+                                "model": "claude-sonnet-4-5",
+                                "provider": "anthropic",
+                                "base_url": "https://api.anthropic.com",
+                                "via": "cli",
+                            },
                             "calls": [call(5000, 900, 0, cache_write=3000)],
                             "reply": "The old one was simpler.",
                         },
@@ -103,10 +116,19 @@ SPEC: dict[str, Any] = {
                     "turns": [
                         {
                             "at": T0 + 7201,
-                            "user": "Review this function:\n```py\ndef f(x): return x\n```",
-                            "calls": [call(1500, 300), call(1800, 200),
-                                      {"task": "compression", "latency": 3.0,
-                                       "input": 2500, "output": 400}],
+                            "user": (
+                                "Review this function:\n```py\ndef f(x): return x\n```"
+                            ),
+                            "calls": [
+                                call(1500, 300),
+                                call(1800, 200),
+                                {
+                                    "task": "compression",
+                                    "latency": 3.0,
+                                    "input": 2500,
+                                    "output": 400,
+                                },
+                            ],
                             "reply": "Looks fine.",
                         }
                     ],

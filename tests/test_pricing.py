@@ -96,7 +96,7 @@ def test_user_override_per_model() -> None:
 
 
 def test_override_needs_both_prices() -> None:
-    with pytest.raises(ConfigError, match="prices.my-model"):
+    with pytest.raises(ConfigError, match=r"prices\.my-model"):
         Pricer(config('[prices."my-model"]\ninput_mtok = 1.5\n'))
 
 

@@ -128,3 +128,24 @@ def test_a_volatile_sentence_stays_volatile_in_any_company(
     prompt = f"{prefix}\n```\n\n{sentence}"
 
     assert assess_volatility(prompt).volatile
+
+
+VOCABULARY = sorted(
+    {word for prompt, _ in VOLATILE for word in prompt.lower().split()}
+    | {word for prompt in STABLE for word in prompt.lower().split()}
+    | {"up", "to", "date", "live", "score", "past", "last", "since", "ago", "is"}
+)
+
+
+@given(st.lists(st.sampled_from(VOCABULARY), max_size=12).map(" ".join))
+def test_triggers_never_hide_a_match(text: str) -> None:
+    for rule in RULES:
+        if rule.pattern.search(text):
+            assert rule.search(text), (rule.pattern.pattern, text)
+
+
+@pytest.mark.parametrize("prompt", [p.lower() for p, _ in VOLATILE])
+def test_triggers_fire_on_every_volatile_example(prompt: str) -> None:
+    for rule in RULES:
+        if rule.pattern.search(prompt):
+            assert rule.search(prompt), rule.pattern.pattern

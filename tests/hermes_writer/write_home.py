@@ -107,7 +107,8 @@ Times are epoch seconds (floats allowed). Token fields default to 0.
               "end_reason": "cli_close",  # cron: cron_complete by default
               "model": "...", "provider": "...", "base_url": "...",
                                           # cron: default to the job's
-              "api_mode": "chat_completions",  # optional
+              "api_mode": "chat_completions",  # optional; the default,
+                                          # anthropic_messages for anthropic
               "system_prompt": "...",
               "max_iterations": 90,       # optional, model_config
               "cwd": "/home/u/src/app",   # optional, CLI sessions
@@ -115,7 +116,9 @@ Times are epoch seconds (floats allowed). Token fields default to 0.
                        "chat_type": "dm", "user_name": "...",
                        "chat_name": "...", "thread_id": null},
                                           # gateway sources
-              "title": "...",             # optional, not for cron
+              "title": "...",             # optional, not for cron: stored
+                                          # at the title_generation side
+                                          # call, else at the end
               "parent_session_id": "...", # optional
               "turns": [
                 {
@@ -155,14 +158,17 @@ Times are epoch seconds (floats allowed). Token fields default to 0.
 Calls run in list order. A main call with ``tools`` writes an assistant
 message with ``tool_calls`` and one ``tool`` message per tool; the last main
 call of a turn writes ``reply``. A side call's route defaults to the
-session's current one. ``rotate`` does what compression does by default in
-0.19.0: end the session with ``end_reason = 'compression'``, create a child
-with ``parent_session_id`` and the next title of the lineage (``Title #2``),
-and go on there; the child's transcript is the summary handoff only (Hermes
-also keeps a protected head and tail of the old messages) and its
-``profile_name`` stays NULL, as Hermes leaves it. Token fields keep Hermes' meaning:
-``input`` excludes cached tokens, the prompt is ``input + cache_read +
-cache_write``, and ``reasoning`` is part of ``output``.
+session's current one. Token fields keep Hermes' meaning: ``input`` excludes
+cached tokens, the prompt is ``input + cache_read + cache_write``, and
+``reasoning`` is part of ``output``.
+
+``rotate`` does what compression does by default in 0.19.0: end the session
+with ``end_reason = 'compression'``, create a child with
+``parent_session_id`` and the next title of the lineage (``Title #2``), and
+go on there. The child's transcript is the summary handoff only (Hermes also
+keeps a protected head and tail of the old messages), and its
+``profile_name`` stays NULL, as Hermes leaves it. The agent's call counter,
+the ``#N`` of the log line, goes on across the rotation.
 
 Schema 19 (``--schema 19``)
 ---------------------------
@@ -249,8 +255,8 @@ class Clock:
 
         with ExitStack() as stack:
             stack.enter_context(mock.patch("time.time", self.time))
-            for module in (hermes_time,):
-                stack.enter_context(mock.patch.object(module, "now", self.hermes_now))
+            stack.enter_context(mock.patch.object(hermes_time, "now", self.hermes_now))
+            # The cron modules bound hermes_time.now to a name at import.
             for module in (cron.jobs, cron.scheduler):
                 stack.enter_context(
                     mock.patch.object(module, "_hermes_now", self.hermes_now)
@@ -401,19 +407,31 @@ def canonical_usage(route: Route, call: dict[str, Any]) -> Any:
 # Sessions
 
 
+def default_api_mode(provider: str) -> str:
+    """The agent's api_mode when the spec names none."""
+    return "anthropic_messages" if provider == "anthropic" else "chat_completions"
+
+
 @dataclass
 class Route:
+    """Model, provider and endpoint of the agent at one moment."""
+
     model: str
     provider: str
     base_url: str
     api_mode: str = ""
 
+    def __post_init__(self) -> None:
+        self.api_mode = self.api_mode or default_api_mode(self.provider)
+
     def with_call(self, call: dict[str, Any]) -> Route:
+        provider = call.get("provider", self.provider)
+        same_provider = provider == self.provider
         return Route(
             model=call.get("model", self.model),
-            provider=call.get("provider", self.provider),
+            provider=provider,
             base_url=call.get("base_url", self.base_url),
-            api_mode=call.get("api_mode", self.api_mode),
+            api_mode=call.get("api_mode", self.api_mode if same_provider else ""),
         )
 
 
@@ -426,11 +444,14 @@ class SessionState:
     route: Route
     job: dict[str, Any] | None
     model_config: dict[str, Any]
-    first_id: str = ""
     calls_made: int = 0
+    first_id: str = field(init=False)
+    pending_title: str | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.first_id = self.first_id or self.session_id
+        self.first_id = self.session_id
+        title = self.spec.get("title")
+        self.pending_title = title if self.spec["source"] != "cron" else None
 
 
 @dataclass
@@ -444,7 +465,6 @@ class ProfileWriter:
     tz: ZoneInfo
     spec_jobs: list[dict[str, Any]] = field(default_factory=list)
     expected: dict[str, dict[str, int]] = field(default_factory=dict)
-    titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def profile_name(self) -> str | None:
@@ -550,8 +570,6 @@ class ProfileWriter:
 
     def _open_session(self, state: SessionState) -> None:
         s = state.spec
-        if s.get("title") and s["source"] != "cron":
-            self.titles[state.session_id] = s["title"]
         if s.get("peer") is not None:
             self._open_gateway_row(s["source"], state.session_id, s["peer"])
         self.db.create_session(
@@ -566,7 +584,9 @@ class ProfileWriter:
             profile_name=self.profile_name,
         )
 
-    def _open_gateway_row(self, source: str, session_id: str, peer: dict) -> None:
+    def _open_gateway_row(
+        self, source: str, session_id: str, peer: dict[str, Any]
+    ) -> None:
         """Create the row as gateway.session.SessionStore does, before the agent."""
         from gateway.config import Platform
         from gateway.session import SessionSource, build_session_key
@@ -624,7 +644,7 @@ class ProfileWriter:
             state.session_id,
             provider=new.provider,
             base_url=new.base_url,
-            billing_mode=new.api_mode or None,
+            billing_mode=new.api_mode,
         )
         if switch.get("system_prompt"):
             self.db.update_system_prompt(state.session_id, switch["system_prompt"])
@@ -759,8 +779,8 @@ class ProfileWriter:
         finally:
             reset_accounting_context(token)
         self._expect(state.session_id, "side", call)
-        if call["task"] == "title_generation" and state.session_id in self.titles:
-            self._persist_title(state.session_id)
+        if call["task"] == "title_generation":
+            self._persist_title(state)
         if call.get("rotate"):
             self._rotate(state, call.get("summary", ""))
 
@@ -796,8 +816,7 @@ class ProfileWriter:
         if state.job is not None:
             self._close_cron_session(state)
             return
-        if state.first_id in self.titles:
-            self._persist_title(state.first_id)
+        self._persist_title(state)
         if not ended:
             return
         reason = state.spec.get("end_reason") or "cli_close"
@@ -807,11 +826,17 @@ class ProfileWriter:
         else:
             self.db.end_session(state.session_id, reason)
 
-    def _persist_title(self, session_id: str) -> None:
-        """Store the title the title generator would return, as it stores it."""
+    def _persist_title(self, state: SessionState) -> None:
+        """Store the spec's title as the title generator stores its result.
+
+        The generator titles the session the agent is on when the first
+        exchange ends, which after a compression rotation is the child.
+        """
         from agent.title_generator import _persist_session_title
 
-        _persist_session_title(self.db, session_id, self.titles.pop(session_id))
+        if state.pending_title:
+            _persist_session_title(self.db, state.session_id, state.pending_title)
+            state.pending_title = None
 
     def _close_cron_session(self, state: SessionState) -> None:
         """Title, end and mark the run as cron.scheduler.run_job does."""
@@ -832,6 +857,8 @@ class ProfileWriter:
         cron.jobs.mark_job_run(job["id"], True)
 
     def cron_session_id(self, s: dict[str, Any]) -> str:
+        if "cron_job" not in s:
+            raise SpecError("a cron session needs cron_job")
         names = {
             "job_id": s["cron_job"],
             "_hermes_now": _fixed_now(s["started_at"], self.tz),
@@ -1109,9 +1136,8 @@ def downgrade_to_schema_19(db_path: Path) -> None:
 # Entry point
 
 
-def prepare_environment(home: Path, tz_name: str) -> None:
+def prepare_environment(home: Path, scratch: Path, tz_name: str) -> None:
     """Keep Hermes inside HOME_DIR and a scratch HOME, on the spec's timezone."""
-    scratch = Path(tempfile.mkdtemp(prefix="hermes-writer-home-"))
     os.environ["HOME"] = str(scratch)
     os.environ["HERMES_HOME"] = str(home)
     os.environ["TZ"] = tz_name
@@ -1126,14 +1152,15 @@ def no_endpoint_prices(*_args: Any, **_kwargs: Any) -> dict[str, Any]:
 
 def write_home(spec: dict[str, Any], home: Path, schema: int) -> list[ProfileWriter]:
     tz_name = spec.get("timezone", "UTC")
-    prepare_environment(home, tz_name)
     clock = Clock(tz_name)
-    text = HermesText.load()
     names = [profile["name"] for profile in spec["profiles"]]
     if len(set(names)) != len(names):
         raise SpecError("profile names repeat")
     writers = []
     with ExitStack() as stack:
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="hermes-"))
+        prepare_environment(home, Path(scratch), tz_name)
+        text = HermesText.load()
         stack.enter_context(clock.installed())
         stack.enter_context(
             mock.patch(

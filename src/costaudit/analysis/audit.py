@@ -14,6 +14,7 @@ from costaudit.analysis.provenance import (
     unpriced_models,
 )
 from costaudit.analysis.report import build_report
+from costaudit.analysis.series import daily_by_profile
 from costaudit.analysis.top import top_operations
 from costaudit.analysis.window import Window
 from costaudit.errors import PricingError
@@ -118,6 +119,7 @@ def build_audit(workspace: Workspace, options: AuditOptions) -> dict[str, Any]:
         "models": by_model.rows,
         "tasks": by_task.rows,
         "daily": days,
+        "daily_by_profile": daily_by_profile(workspace, window),
         "top": top_operations(ledger, window, options.top),
         "local_vs_api": local_vs_api,
         "provenance": cost_by_source(ledger, window),

@@ -73,8 +73,11 @@ _AGGREGATES = """
     sum(input_tokens + cache_read_tokens + cache_write_tokens + output_tokens)::BIGINT
         AS total_tokens,
     sum(cost_usd) AS cost_usd,
-    sum(cost_usd) FILTER (WHERE NOT local) AS api_cost_usd,
-    sum(cost_usd) FILTER (WHERE local) AS local_cost_usd,
+    CASE WHEN count(*) FILTER (WHERE NOT coalesce(local, FALSE)) = 0 THEN 0
+         ELSE sum(cost_usd) FILTER (WHERE NOT coalesce(local, FALSE)) END
+        AS api_cost_usd,
+    CASE WHEN count(*) FILTER (WHERE local) = 0 THEN 0
+         ELSE sum(cost_usd) FILTER (WHERE local) END AS local_cost_usd,
     coalesce(sum(calls) FILTER (WHERE cost_usd IS NULL), 0)::BIGINT AS unpriced_calls
 """
 

@@ -91,9 +91,6 @@ class Rates:
         return total / MTOK
 
 
-_LINEAR_KEYS = {"input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok"}
-
-
 def to_library_usage(tokens: Tokens) -> Usage:
     """Our counts in genai-prices' convention (input includes cached)."""
     return Usage(
@@ -157,10 +154,13 @@ class LibraryPricer:
         key = id(model_price)
         if key in self._rates:
             return self._rates[key]
-        set_keys = {k for k, v in vars(model_price).items() if v is not None}
+        prices = {k: v for k, v in vars(model_price).items() if v is not None}
         rates = None
-        if set_keys <= _LINEAR_KEYS and all(
-            isinstance(getattr(model_price, k), Decimal) for k in set_keys
+        # Flat prices are linear in token counts; tiers depend on the prompt's
+        # size and a per-request fee on the number of calls, so those go
+        # through the library's full calculation record by record.
+        if "requests_kcount" not in prices and all(
+            isinstance(v, Decimal) for v in prices.values()
         ):
             # Probe the library's own calculation, so conventions such as
             # "cache reads priced as input when no cache price is set" hold.

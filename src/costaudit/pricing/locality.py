@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -11,6 +12,7 @@ from costaudit.config import Config
 _LOCAL_NAMES = {"localhost", "host.docker.internal"}
 
 
+@lru_cache(maxsize=1024)
 def endpoint_is_local(endpoint: str | None) -> bool:
     """True for a loopback, private or link-local address, or a local name."""
     if not endpoint:

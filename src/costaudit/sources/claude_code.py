@@ -29,6 +29,7 @@ Sidechain messages (subagents started by the Task tool) get the call kind
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -77,6 +78,7 @@ def decode_folder(folder: str) -> str:
 
 class ClaudeCodeSource(FileSource):
     name = NAME
+    splittable = True
 
     def parser(self, path: str, carry: str) -> LineParser:
         return ClaudeCodeParser(path, carry)
@@ -127,7 +129,7 @@ class ClaudeCodeParser(LineParser):
             return
         if not self.project_known:
             self._learn_project(entry.get("cwd"))
-        self.last[_key(entry, message, self.path, number)] = _Line(
+        self.last[_key(entry, message, line)] = _Line(
             number,
             model,
             entry.get("timestamp"),
@@ -188,14 +190,15 @@ class _Line(NamedTuple):
     cost: object
 
 
-def _key(entry: dict[str, Any], message: dict[str, Any], path: str, number: int) -> str:
+def _key(entry: dict[str, Any], message: dict[str, Any], line: bytes) -> str:
     message_id = message.get("id")
     request_id = entry.get("requestId")
     if message_id and request_id:
         return f"{message_id}:{request_id}"
-    # Without both ids a line cannot be matched with its siblings; its own
-    # uuid (or, lacking that, its place in the file) still keeps it unique.
-    return str(entry.get("uuid") or f"{path}:{number}")
+    # Without both ids a line cannot be matched with its siblings: it counts
+    # on its own, under its uuid, or failing that its content.
+    uuid = entry.get("uuid")
+    return str(uuid) if uuid else "sha1:" + hashlib.sha1(line).hexdigest()
 
 
 def _cost(value: object) -> Decimal | None:

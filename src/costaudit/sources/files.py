@@ -26,8 +26,13 @@ from __future__ import annotations
 import glob
 import hashlib
 import logging
+import multiprocessing
+import multiprocessing.context
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -161,18 +166,14 @@ def scan_lines(
     try:
         handle = open(path, "rb")  # noqa: SIM115 (closed in the finally below)
     except OSError as exc:
-        yield ScanBatch(
-            source, path, previous, error=f"{path}: cannot read: {_why(exc)}"
-        )
+        yield ScanBatch(source, path, previous, error=_cannot(path, exc))
         return
     try:
         yield from _scan_open(
             source, path, state, make_parser, handle, batch_size, chunk_bytes
         )
     except OSError as exc:
-        yield ScanBatch(
-            source, path, previous, error=f"{path}: cannot read: {_why(exc)}"
-        )
+        yield ScanBatch(source, path, previous, error=_cannot(path, exc))
     finally:
         handle.close()
 
@@ -203,11 +204,11 @@ def _scan_open(
         rest = lines.pop()
         for line in lines:
             counts.lines += 1
+            offset += len(line) + 1
             parser.feed(counts.lines, line)
-        offset += len(buffer) - len(rest)
-        if parser.pending() >= batch_size:
-            yield _batch(source, path, parser, counts, offset, st, fingerprint)
-            stored, unsaved = offset, False
+            if parser.pending() >= batch_size:
+                yield _batch(source, path, parser, counts, offset, st, fingerprint)
+                stored, unsaved = offset, False
     if unsaved or offset != stored or parser.pending() or parser.issues:
         yield _batch(source, path, parser, counts, offset, st, fingerprint)
 
@@ -318,14 +319,33 @@ def from_epoch(value: object, scale: float = 1.0) -> datetime | None:
 
 
 class FileSource:
-    """A source that reads the log files named by glob patterns or folders."""
+    """A source that reads the log files named by glob patterns or folders.
+
+    A source whose parser keeps nothing from one line to the next
+    (``splittable``), given ``workers`` above 1, has its files cut into pieces
+    at line ends and parsed by that many worker processes when there is
+    enough to read; the batches still come out in file order, so the last
+    line of a message still wins. The workers are started with the
+    ``forkserver`` method (``spawn`` where there is none), so, as usual with
+    multiprocessing, a script that scans must guard its top-level code with
+    ``if __name__ == "__main__"``. Should a worker die, the rest is read in
+    this process.
+    """
 
     name = ""
     suffixes: tuple[str, ...] = (".jsonl",)
+    splittable = False
 
-    def __init__(self, patterns: Iterable[str], *, batch_size: int = BATCH_SIZE):
+    def __init__(
+        self,
+        patterns: Iterable[str],
+        *,
+        batch_size: int = BATCH_SIZE,
+        workers: int | None = None,
+    ):
         self.patterns = list(patterns)
         self.batch_size = batch_size
+        self.workers = workers or 1
 
     def locations(self) -> list[str]:
         return expand(self.patterns, self.suffixes)
@@ -334,7 +354,11 @@ class FileSource:
         raise NotImplementedError
 
     def scan(self, states: dict[str, PathState]) -> Iterator[ScanBatch]:
-        for path in self.locations():
+        paths = self.locations()
+        if self.splittable and self.workers > 1:
+            yield from scan_in_pieces(self, paths, states)
+            return
+        for path in paths:
             yield from scan_lines(
                 self.name,
                 path,
@@ -342,3 +366,217 @@ class FileSource:
                 self.parser,
                 batch_size=self.batch_size,
             )
+
+
+# Reading in pieces, in worker processes.
+
+PIECE_BYTES = 32 << 20
+PARALLEL_MIN_BYTES = 64 << 20
+"""Below this much to read, starting worker processes costs more than it saves."""
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Bytes ``start`` to ``end`` of a file; ``start`` begins a line."""
+
+    path: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Parsed:
+    """What a worker read from part of a piece."""
+
+    records: list[UsageRecord]
+    events: list[CallEvent]
+    issues: list[ScanIssue]
+    """Line numbers counted from the piece's start."""
+    lines: int
+    end: int
+    """Offset after the last complete line read."""
+
+
+@dataclass(slots=True)
+class _Plan:
+    path: str
+    where: Resume
+    fingerprint: Fingerprint
+    st: os.stat_result
+    pieces: list[Piece]
+
+
+def parse_piece(
+    make_parser: ParserFactory, piece: Piece, batch_size: int
+) -> list[Parsed]:
+    """Parse the complete lines of a piece (run in a worker process)."""
+    parser = make_parser(piece.path, "")
+    found: list[Parsed] = []
+    lines = 0
+    offset = marked = piece.start
+    with open(piece.path, "rb") as handle:
+        handle.seek(piece.start)
+        left = piece.end - piece.start
+        rest = b""
+        while left > 0 and (chunk := handle.read(min(CHUNK_BYTES, left))):
+            left -= len(chunk)
+            parts = (rest + chunk if rest else chunk).split(b"\n")
+            rest = parts.pop()
+            for line in parts:
+                lines += 1
+                offset += len(line) + 1
+                parser.feed(lines, line)
+                if parser.pending() >= batch_size:
+                    found.append(Parsed(*parser.take(), lines, offset))
+                    marked = offset
+    if offset != marked or parser.pending() or parser.issues or not found:
+        found.append(Parsed(*parser.take(), lines, offset))
+    return found
+
+
+def scan_in_pieces(
+    source: FileSource, paths: list[str], states: dict[str, PathState]
+) -> Iterator[ScanBatch]:
+    """Scan ``paths`` with worker processes when there is enough to read."""
+    plans = []
+    for path in paths:
+        try:
+            plan = _plan(path, states.get(path))
+        except OSError as exc:
+            yield error_batch(source.name, path, states.get(path), _cannot(path, exc))
+            continue
+        if plan is not None:
+            plans.append(plan)
+    todo = sum(plan.pieces[-1].end - plan.where.offset for plan in plans)
+    if todo < PARALLEL_MIN_BYTES:
+        for plan in plans:
+            yield from scan_lines(
+                source.name,
+                plan.path,
+                states.get(plan.path),
+                source.parser,
+                batch_size=source.batch_size,
+            )
+        return
+    log.info("reading %d MiB in %d processes", todo >> 20, source.workers)
+    progress = _Progress(plans)
+    try:
+        with ProcessPoolExecutor(source.workers, mp_context=_context()) as pool:
+            yield from _run(pool, source, plans, progress)
+    except BrokenProcessPool as exc:
+        log.warning("worker processes failed (%s): reading on in this one", exc)
+        for plan in plans:
+            if progress.left[plan.path] and plan.path not in progress.failed:
+                yield from scan_lines(
+                    source.name,
+                    plan.path,
+                    progress.states.get(plan.path, states.get(plan.path)),
+                    source.parser,
+                    batch_size=source.batch_size,
+                )
+
+
+class _Progress:
+    """How far the pieces of each file have been handed over."""
+
+    def __init__(self, plans: list[_Plan]) -> None:
+        self.counts = {
+            p.path: _Counts(p.where.lines, p.where.records, p.where.issues)
+            for p in plans
+        }
+        self.left = {p.path: len(p.pieces) for p in plans}
+        self.states: dict[str, PathState] = {}
+        self.failed: set[str] = set()
+
+
+def _plan(path: str, state: PathState | None) -> _Plan | None:
+    with open(path, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        where = resume_point(state, st, handle)
+        if not where.fresh and st.st_size == where.offset:
+            return None
+        fingerprint = fingerprint_open(handle, st)
+        return _Plan(path, where, fingerprint, st, _cut(handle, path, where.offset, st))
+
+
+def _cut(handle: BinaryIO, path: str, start: int, st: os.stat_result) -> list[Piece]:
+    """Pieces of about PIECE_BYTES from ``start``, each ending a line."""
+    pieces = []
+    while st.st_size - start > PIECE_BYTES:
+        handle.seek(start + PIECE_BYTES)
+        tail = handle.readline()
+        if not tail.endswith(b"\n"):
+            break
+        end = start + PIECE_BYTES + len(tail)
+        pieces.append(Piece(path, start, end))
+        start = end
+    pieces.append(Piece(path, start, st.st_size))
+    return pieces
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # Workers are started from a clean server process rather than forked from
+    # this one, which may hold the ledger's database threads.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context(
+        "forkserver" if "forkserver" in methods else "spawn"
+    )
+
+
+def _run(
+    pool: ProcessPoolExecutor,
+    source: FileSource,
+    plans: list[_Plan],
+    progress: _Progress,
+) -> Iterator[ScanBatch]:
+    window: deque[tuple[_Plan, Future[list[Parsed]]]] = deque()
+    for plan in plans:
+        for piece in plan.pieces:
+            job = pool.submit(parse_piece, source.parser, piece, source.batch_size)
+            window.append((plan, job))
+            if len(window) > 2 * source.workers:
+                yield from _collect(source.name, *window.popleft(), progress)
+    while window:
+        yield from _collect(source.name, *window.popleft(), progress)
+
+
+def _collect(
+    name: str, plan: _Plan, job: Future[list[Parsed]], progress: _Progress
+) -> Iterator[ScanBatch]:
+    """Batches of one finished piece, numbered on from the file's earlier ones."""
+    if plan.path in progress.failed:
+        return
+    try:
+        parts = job.result()
+    except OSError as exc:
+        progress.failed.add(plan.path)
+        yield error_batch(name, plan.path, None, _cannot(plan.path, exc))
+        return
+    count = progress.counts[plan.path]
+    for part in parts:
+        issues = [
+            ScanIssue(
+                i.path, None if i.line is None else i.line + count.lines, i.message
+            )
+            for i in part.issues
+        ]
+        count.lines += part.lines
+        count.records += len(part.records)
+        count.issues += len(issues)
+        state = PathState(
+            name,
+            plan.path,
+            plan.fingerprint.text(),
+            plan.st.st_size,
+            part.end,
+            float(count.lines),
+            count.records,
+            count.issues,
+        )
+        progress.states[plan.path] = state
+        yield ScanBatch(name, plan.path, state, part.records, part.events, issues)
+    progress.left[plan.path] -= 1
+
+
+def _cannot(path: str, exc: OSError) -> str:
+    return f"{path}: cannot read: {_why(exc)}"

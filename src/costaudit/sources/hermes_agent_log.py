@@ -104,7 +104,7 @@ class AgentLogParser(LineParser):
         self.zone = zone
 
     def feed(self, number: int, line: bytes) -> None:
-        if b"API call #" not in line:
+        if b"API call #" not in line or b": model=" not in line:
             return
         found = API_CALL.match(line)
         if found is None:

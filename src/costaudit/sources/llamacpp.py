@@ -56,6 +56,7 @@ EVAL = re.compile(rb"eval time\s*=\s*([\d.]+) ms /\s*(\d+) (?:tokens|runs)")
 TOTAL = re.compile(rb"total time\s*=\s*([\d.]+) ms")
 MODEL_FILE = re.compile(rb"loading model '([^']+)'")
 MODEL_NAME = re.compile(rb"general\.name\s+(?:str\s+)?=\s*(.+?)\s*$")
+STAMP = re.compile(rb"timestamp=(\d{9,})")
 
 
 @dataclass(slots=True)
@@ -94,6 +95,8 @@ class TimingReader:
         if line[:1] == b"{" and b"print_timings" in line:
             line, at = _json_message(line)
         if b"time" in line and b" ms" in line:
+            if at is None and (stamp := STAMP.search(line)):
+                at = float(stamp.group(1))
             return self._timing(number, line, at)
         if b"general.name" in line and (found := MODEL_NAME.search(line)):
             self.model_name = found.group(1).decode(errors="replace")
@@ -206,7 +209,7 @@ def load_carry(path: str, carry: str) -> dict[str, object]:
 
 class LlamaCppSource(FileSource):
     name = NAME
-    suffixes = (".log", ".txt")
+    suffixes = (".log", ".txt", ".jsonl")
 
     def __init__(
         self,

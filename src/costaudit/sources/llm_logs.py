@@ -12,7 +12,9 @@ Anthropic's ``cache_read_input_tokens`` and ``cache_creation_input_tokens``
 come on top of it.
 
 The database is opened read-only (a ``mode=ro`` URI), so nothing is written
-or migrated; ``llm`` may be writing at the same time. Rows are read in
+or migrated; ``llm`` may be writing at the same time. (If the database is in
+WAL mode, SQLite itself may create its ``-shm`` and ``-wal`` companions, as
+any reader does; the database file is not changed.) Rows are read in
 ``rowid`` order from the last rowid stored (kept as the path's watermark),
 so a rescan reads only new rows. A replaced database (another inode), or one
 whose rows end below the watermark, is read again from the start; records

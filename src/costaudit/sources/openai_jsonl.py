@@ -22,10 +22,12 @@ Reasoning tokens (``completion_tokens_details.reasoning_tokens``,
 
 ``[sources.openai_jsonl.fields]`` maps record fields to dotted paths in the
 line, for when an app keeps them elsewhere: ``timestamp``, ``profile``,
-``task``, ``session_id``, ``model``, ``provider``. Without a timestamp
-field, the response's own time (``created``, ``created_at``) is used, and
-failing that the file's modification time. A line without any usage becomes
-a scan issue, except an error response, which has none to give.
+``task``, ``session_id``, ``model``, ``provider``. A line where the
+timestamp path holds nothing falls back on the response's own time
+(``created``, ``created_at``), and failing that on the file's modification
+time. A line without any usage becomes a scan issue, except an error
+response, which has none to give. Records are keyed by the response id (or
+the line's hash), so a response logged twice counts once.
 """
 
 from __future__ import annotations
@@ -247,8 +249,8 @@ class ResponseParser(LineParser):
 
     def _time(self, entry: dict[str, Any], response: dict[str, Any]) -> datetime:
         path = self.fields.get("timestamp")
-        if path:
-            value = dotted(entry, path)
+        value = dotted(entry, path) if path else None
+        if value is not None:
             at = parse_time(value) or from_epoch(value)
             if at is None:
                 raise ValueError(f"{path} is not a time: {value!r}")

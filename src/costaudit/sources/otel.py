@@ -45,6 +45,7 @@ from costaudit.sources.files import (
     LineParser,
     fingerprint_open,
     from_epoch,
+    scan_lines,
 )
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,9 @@ class OtelSource(FileSource):
             if whole:
                 yield from self._scan_document(path, state)
             else:
-                yield from super().scan({path: state} if state else {})
+                yield from scan_lines(
+                    NAME, path, state, self.parser, batch_size=self.batch_size
+                )
 
     def _scan_document(self, path: str, state: PathState | None) -> Iterator[ScanBatch]:
         try:

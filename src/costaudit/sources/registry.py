@@ -5,6 +5,8 @@ true) and ``paths`` (files, folders or glob patterns; when given they
 replace the usual places). Sources with no usual place (``openai_jsonl``,
 ``otel``, ``llamacpp``) are read only when ``paths`` names some. Other keys:
 
+- ``claude_code``: ``workers``, processes that parse large amounts of new
+  log in parallel (default: the number of CPUs; 1 reads in this process);
 - ``llm``: ``profile``;
 - ``openai_jsonl``: ``profile``, and the table ``fields`` of dotted paths
   (``timestamp``, ``profile``, ``task``, ``session_id``, ``model``,
@@ -41,7 +43,7 @@ from costaudit.sources.openai_jsonl import FIELDS, OpenAIJsonlSource
 from costaudit.sources.otel import OtelSource
 
 _KEYS: dict[str, tuple[str, ...]] = {
-    "claude_code": (),
+    "claude_code": ("workers",),
     "codex": (),
     "llm": ("profile",),
     "openai_jsonl": ("profile", "fields"),
@@ -133,7 +135,10 @@ Maker = Callable[[Section, Path, Mapping[str, str]], Source | None]
 
 
 def _claude_code(table: Section, home: Path, env: Mapping[str, str]) -> Source:
-    return ClaudeCodeSource(_paths(table, claude_code.default_roots(env, home)))
+    workers = table.integer("workers", os.cpu_count() or 1) or 1
+    return ClaudeCodeSource(
+        _paths(table, claude_code.default_roots(env, home)), workers=workers
+    )
 
 
 def _codex(table: Section, home: Path, env: Mapping[str, str]) -> Source:
@@ -203,30 +208,35 @@ _MAKERS: dict[str, Maker] = {
 def describe_sources(ledger: Ledger, sources: Sequence[Source]) -> list[dict[str, Any]]:
     """One row per path a source reads now or has read: what was kept of it.
 
-    ``records`` and ``issues`` count what was stored from the file as it is
-    now (a rotated file starts again from zero); ``events`` counts the call
-    events kept from it; ``last_scan`` is when new data was last read from it
-    (a scan that finds nothing new does not touch it).
+    ``records`` counts the usage records in the ledger that came from the
+    path (a message repeated in a later file counts for the later one),
+    ``events`` the call events, ``issues`` the lines that could not be read
+    in the file as it is now (a rotated file starts again from zero), and
+    ``last_scan`` is when new data was last read from it (a scan that finds
+    nothing new does not change it).
     """
     rows = []
     for source in sources:
         states = ledger.path_states(source.name)
-        events = dict(
-            ledger.fetch(
-                "SELECT path, count(*) FROM call_events WHERE source = ? GROUP BY path",
-                [source.name],
-            )
-        )
+        records = _per_path(ledger, "usage", "source_path", source.name)
+        events = _per_path(ledger, "call_events", "path", source.name)
         for path in sorted(set(source.locations()) | set(states)):
             state = states.get(path)
             rows.append(
                 {
                     "path": path,
                     "source": source.name,
-                    "records": state.records if state else 0,
-                    "events": int(events.get(path, 0)),
+                    "records": records.get(path, 0),
+                    "events": events.get(path, 0),
                     "issues": state.issues if state else 0,
                     "last_scan": state.last_scan if state else None,
                 }
             )
     return rows
+
+
+def _per_path(ledger: Ledger, table: str, column: str, source: str) -> dict[str, int]:
+    rows = ledger.fetch(
+        f"SELECT {column}, count(*) FROM {table} WHERE source = ? GROUP BY 1", [source]
+    )
+    return {str(path): int(count) for path, count in rows}

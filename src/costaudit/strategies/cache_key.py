@@ -330,7 +330,7 @@ class ExactCache(Generic[V]):
         self, *, ttl_seconds: float | None = 3600.0, max_entries: int = 10_000
     ) -> None:
         if ttl_seconds is not None and not ttl_seconds > 0:
-            raise ValueError(f"ttl_seconds must be positive or None, not {ttl_seconds}")
+            raise ValueError(f"ttl_seconds must be over 0 or None, not {ttl_seconds}")
         if isinstance(max_entries, bool) or max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, not {max_entries}")
         self.ttl_seconds = ttl_seconds

@@ -38,6 +38,7 @@ match.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -149,39 +150,35 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _has_word(text: str, term: str) -> bool:
-    """Whether ``term`` occurs in ``text`` with no letter or digit touching it."""
+def _word_starts(text: str, term: str) -> Iterator[int]:
+    """Where ``term`` occurs in ``text`` with no letter or digit touching it."""
     start = text.find(term)
     while start != -1:
         end = start + len(term)
         if (start == 0 or not _is_word_char(text[start - 1])) and (
             end == len(text) or not _is_word_char(text[end])
         ):
-            return True
+            yield start
         start = text.find(term, start + 1)
-    return False
 
 
 def _first_word(text: str, terms: tuple[str, ...]) -> str | None:
     for term in terms:
-        if term in text and _has_word(text, term):
+        # The plain substring test is fast and rules out most terms.
+        if term in text and next(_word_starts(text, term), -1) >= 0:
             return term
     return None
 
 
 def _count_words(text: str, terms: tuple[str, ...]) -> int:
-    count = 0
-    for term in terms:
-        if term in text:
-            start = text.find(term)
-            while start != -1:
-                end = start + len(term)
-                if (start == 0 or not _is_word_char(text[start - 1])) and (
-                    end == len(text) or not _is_word_char(text[end])
-                ):
-                    count += 1
-                start = text.find(term, end)
-    return count
+    return sum(
+        sum(1 for _ in _word_starts(text, term)) for term in terms if term in text
+    )
+
+
+def _terms(spec: str) -> tuple[str, ...]:
+    """Split a "word | phrase | ..." list, the form the cue tables use."""
+    return tuple(term.strip() for term in spec.split("|"))
 
 
 def _estimate_tokens(text: str) -> int:
@@ -201,28 +198,11 @@ def _length(call: CallFeatures, text: str) -> list[Reason]:
 
 
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]+\S", re.MULTILINE)
-_CONSTRAINT_WORDS = (
-    "must",
-    "mustn't",
-    "should",
-    "shouldn't",
-    "do not",
-    "don't",
-    "never",
-    "without",
-    "at most",
-    "at least",
-    "exactly",
-    "no more than",
-    "only use",
-    "ensure",
-    "make sure",
-    "require",
-    "required",
-    "requirement",
-    "requirements",
-    "constraint",
-    "constraints",
+_CONSTRAINT_WORDS = _terms(
+    "must | mustn't | should | shouldn't | do not | don't | never | without | "
+    "at most | at least | exactly | no more than | only use | ensure | "
+    "make sure | require | required | requirement | requirements | constraint | "
+    "constraints"
 )
 
 
@@ -242,94 +222,27 @@ def _structure(text: str, lowered: str) -> list[Reason]:
 
 
 # A line counts as code when it opens like a statement or closes like one.
-_CODE_LINE_STARTS = (
-    "def ",
-    "class ",
-    "import ",
-    "function ",
-    "const ",
-    "let ",
-    "var ",
-    "fn ",
-    "func ",
-    "pub ",
-    "public ",
-    "private ",
-    "package ",
-    "#include",
-    "return",
-    "if (",
-    "if(",
-    "for (",
-    "for(",
-    "while (",
-    "while(",
-    "}",
-    "@",
+_CODE_KEYWORDS = _terms(
+    "def | class | import | function | const | let | var | fn | func | pub | "
+    "public | private | package"
+)
+_CODE_LINE_STARTS = tuple(f"{keyword} " for keyword in _CODE_KEYWORDS) + _terms(
+    "#include | return | if ( | if( | for ( | for( | while ( | while( | } | @"
 )
 _CODE_LINE_ENDS = (";", "{", "}")
-_LANGUAGES = (
-    "python",
-    "javascript",
-    "typescript",
-    "java",
-    "kotlin",
-    "swift",
-    "rust",
-    "golang",
-    "ruby",
-    "php",
-    "haskell",
-    "scala",
-    "elixir",
-    "clojure",
-    "ocaml",
-    "perl",
-    "lua",
-    "bash",
-    "powershell",
-    "sql",
-    "c++",
-    "c#",
-    "react",
-    "django",
-    "flask",
-    "fastapi",
-    "node.js",
-    "kubernetes",
-    "terraform",
-    "dockerfile",
-    "regex",
-    "cuda",
-    "verilog",
+_LANGUAGES = _terms(
+    "python | javascript | typescript | java | kotlin | swift | rust | golang | "
+    "ruby | php | haskell | scala | elixir | clojure | ocaml | perl | lua | "
+    "bash | powershell | sql | c++ | c# | react | django | flask | fastapi | "
+    "node.js | kubernetes | terraform | dockerfile | regex | cuda | verilog"
 )
-_CODING_TASKS = (
-    "implement",
-    "refactor",
-    "debug",
-    "traceback",
-    "stack trace",
-    "stacktrace",
-    "segfault",
-    "compile error",
-    "unit test",
-    "unit tests",
-    "failing test",
-    "failing tests",
-    "fix the bug",
-    "fix this bug",
-    "fix the build",
-    "function that",
-    "function to",
-    "script that",
-    "script to",
-    "program that",
-    "program to",
-    "class that",
-    "query that",
-    "query to",
-    "pull request",
-    "code review",
+_CODING_TASKS = _terms(
+    "implement | refactor | debug | traceback | stack trace | stacktrace | "
+    "segfault | compile error | unit test | unit tests | failing test | "
+    "failing tests | fix the bug | fix this bug | fix the build | "
+    "function that | function to | script that | script to | program that | "
+    "program to | class that | query that | query to | pull request | "
+    "code review"
 )
 
 
@@ -377,39 +290,16 @@ _MATHS_SYMBOL = re.compile(
 _POWER = re.compile(r"(?:\^|\*\*)\s*\d")
 # f(x) = ..., or an operator, a number and an equals sign: "2x + 3 = 7".
 _EQUATION = re.compile(r"\(\s*[a-z]\s*\)\s*=(?!=)|[+\-*/]\s*\d+\s*=\s*-?\d")
-_PROOF_WORDS = (
-    "prove",
-    "proves",
-    "proving",
-    "proof",
-    "proofs",
-    "theorem",
-    "lemma",
-    "corollary",
-    "by induction",
+_PROOF_WORDS = _terms(
+    "prove | proves | proving | proof | proofs | theorem | lemma | corollary | "
+    "by induction"
 )
-_MATHS_TOPICS = (
-    "integral",
-    "integrals",
-    "derivative",
-    "derivatives",
-    "eigenvalue",
-    "eigenvalues",
-    "eigenvector",
-    "eigenvectors",
-    "matrix",
-    "matrices",
-    "probability",
-    "expected value",
-    "variance",
-    "polynomial",
-    "modulo",
-    "combinatorics",
-    "differential equation",
-    "convex",
-    "asymptotic",
-    "big-o",
-    "complexity",
+_MATHS_TOPICS = _terms(
+    "integral | integrals | derivative | derivatives | eigenvalue | "
+    "eigenvalues | eigenvector | eigenvectors | matrix | matrices | "
+    "probability | expected value | variance | polynomial | modulo | "
+    "combinatorics | differential equation | convex | asymptotic | big-o | "
+    "complexity"
 )
 
 
@@ -431,20 +321,26 @@ def _maths(text: str, lowered: str) -> list[Reason]:
 
 
 _REASONING_CUES: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (2, ("design", "designing", "architecture", "architect", "architectural")),
-    (2, ("trade-off", "trade-offs", "tradeoff", "tradeoffs", "trade off")),
-    (2, ("pros and cons",)),
-    (2, ("step by step", "step-by-step")),
-    (2, ("root cause",)),
-    (2, ("compare", "comparing", "comparison", "versus", "vs", "vs.")),
-    (2, ("analyse", "analyze", "analysing", "analyzing", "analysis")),
-    (1, ("why",)),
-    (1, ("explain", "explaining", "explanation")),
-    (1, ("evaluate", "assess", "critique", "justify")),
-    (1, ("optimise", "optimize", "optimising", "optimizing", "optimisation")),
-    (1, ("plan", "strategy")),
-    (1, ("think carefully", "think hard", "think through", "reason about")),
-    (1, ("edge case", "edge cases")),
+    (2, _terms("design | designing | architecture | architect | architectural")),
+    (2, _terms("trade-off | trade-offs | tradeoff | tradeoffs | trade off")),
+    (2, _terms("pros and cons")),
+    (2, _terms("step by step | step-by-step")),
+    (2, _terms("root cause")),
+    (2, _terms("compare | comparing | comparison | versus | vs | vs.")),
+    (2, _terms("analyse | analyze | analysing | analyzing | analysis")),
+    (1, _terms("why")),
+    (1, _terms("explain | explaining | explanation")),
+    (1, _terms("evaluate | assess | critique | justify")),
+    (
+        1,
+        _terms(
+            "optimise | optimize | optimising | optimizing | optimisation"
+            " | optimization"
+        ),
+    ),
+    (1, _terms("plan | strategy")),
+    (1, _terms("think carefully | think hard | think through | reason about")),
+    (1, _terms("edge case | edge cases")),
 )
 
 
@@ -465,15 +361,9 @@ def _tool_use(call: CallFeatures) -> list[Reason]:
     return reasons
 
 
-_LONG_ANSWER_WORDS = (
-    "detailed",
-    "comprehensive",
-    "in-depth",
-    "in depth",
-    "thorough",
-    "exhaustive",
-    "full",
-    "complete",
+_LONG_ANSWER_WORDS = _terms(
+    "detailed | comprehensive | in-depth | in depth | thorough | exhaustive | "
+    "full | complete"
 )
 _LONG_ANSWER = re.compile(
     r"(?:detailed|comprehensive|in[- ]depth|thorough|exhaustive|full|complete)"

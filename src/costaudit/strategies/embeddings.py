@@ -111,7 +111,7 @@ def l2_normalise(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 (int8 ONNX): mean pooling over tokens, then L2.
 
-    Loading takes about half a second and 100 MB, so build one and share it;
+    Loading takes about a second, so build one and share it;
     :meth:`embed` is safe to call from several threads (onnxruntime sessions
     are). ``threads`` caps onnxruntime's intra-op threads; the default, the
     number of cores, suits a batch job, while a gateway serving concurrent
@@ -154,6 +154,11 @@ class MiniLMEmbedder:
     @property
     def max_tokens(self) -> int:
         return self._max_tokens
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens the model reads per text, after truncation at max_tokens."""
+        encodings = self._tokenizer.encode_batch(list(texts))
+        return [sum(e.attention_mask) for e in encodings]
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         if isinstance(texts, str):

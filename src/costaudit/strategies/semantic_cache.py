@@ -294,21 +294,24 @@ class SemanticCache(Generic[RefT]):
         if position is None:
             return None
         entry = space.entries[position]
-        candidate = Candidate(
-            entry, 1.0, self.threshold, expired=self._expired(entry, self._clock())
-        )
-        if candidate.expired:
-            return None
+        if self._expired(entry, self._clock()):
+            return None  # the search below reports it as an expired candidate
         match = Match(
             entry.answer_ref, entry.text, 1.0, entry.namespace, self.threshold, (), True
         )
-        return Lookup(text, entry.namespace, match, (candidate,))
+        return Lookup(
+            text, entry.namespace, match, (Candidate(entry, 1.0, self.threshold),)
+        )
 
     def _judge(
         self, text: str, entry: CacheEntry[RefT], similarity: float, now: float
     ) -> Candidate[RefT]:
-        rejections = run_guards(self.guards, text, entry.text)
         expired = self._expired(entry, now)
+        rejections: tuple[Rejection, ...] = ()
+        # Guards only decide between candidates that similarity would serve;
+        # below the threshold they would cost time and change nothing.
+        if similarity >= self.threshold and not expired:
+            rejections = run_guards(self.guards, text, entry.text)
         return Candidate(entry, similarity, self.threshold, rejections, expired)
 
     def _match(self, candidate: Candidate[RefT]) -> Match[RefT]:

@@ -63,13 +63,14 @@ class _BpeFile:
     """Digest of the unpacked file, the same one tiktoken checks."""
 
 
+_BPE_HOST = "https://openaipublic.blob.core.windows.net/encodings"
 _BPE_FILES = {
     "o200k_base": _BpeFile(
-        url="https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+        url=f"{_BPE_HOST}/o200k_base.tiktoken",
         sha256="446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
     ),
     "cl100k_base": _BpeFile(
-        url="https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+        url=f"{_BPE_HOST}/cl100k_base.tiktoken",
         sha256="223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
     ),
 }

@@ -12,7 +12,11 @@ from functools import cached_property, lru_cache
 from costaudit.analysis.advisor.history import History, Row
 from costaudit.analysis.advisor.prices import Prices
 from costaudit.analysis.advisor.settings import AdvisorSettings
-from costaudit.strategies.difficulty import CallFeatures, Difficulty, classify_difficulty
+from costaudit.strategies.difficulty import (
+    CallFeatures,
+    Difficulty,
+    classify_difficulty,
+)
 from costaudit.strategies.tokens import (
     TokenizerUnavailable,
     count_tokens,

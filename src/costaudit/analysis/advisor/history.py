@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cached_property
+from typing import Any
 
 from costaudit.analysis.infra import window_days
 from costaudit.analysis.window import DAYS_PER_MONTH, Window
@@ -114,10 +115,7 @@ class History:
     def load(cls, ledger: Ledger, window: Window) -> History:
         where, params = window.where()
         fetched = ledger.fetch(_SELECT.format(where=where), params)
-        rows = tuple(
-            Row(i, *row[:9], float(row[9]), *row[10:18], _decimal(row[18]))
-            for i, row in enumerate(fetched)
-        )
+        rows = tuple(_row(i, values) for i, values in enumerate(fetched))
         hashes = sorted({r.system_prompt_hash for r in rows if r.system_prompt_hash})
         prompts = dict(
             ledger.fetch(
@@ -151,6 +149,18 @@ class History:
     def month_factor(self) -> Decimal:
         """What turns a figure over the window into one per month."""
         return DAYS_PER_MONTH / Decimal(self.days) if self.days else Decimal(0)
+
+
+def _row(index: int, values: tuple[Any, ...]) -> Row:
+    (profile, session_id, task, call_kind, platform, model, provider, endpoint,
+     local, epoch, calls, input_tokens, cache_read, cache_write, output_tokens,
+     first_prompt, system_prompt_hash, cron_job_id, cost) = values  # fmt: skip
+    return Row(
+        index, profile, session_id, task, call_kind, platform, model, provider,
+        endpoint, bool(local), float(epoch), calls, input_tokens, cache_read,
+        cache_write, output_tokens, first_prompt, system_prompt_hash, cron_job_id,
+        _decimal(cost),
+    )  # fmt: skip
 
 
 def _decimal(value: object) -> Decimal | None:

@@ -39,6 +39,8 @@ class Draft:
     confidence: Confidence = Confidence.MEDIUM
     change: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent (and counts) on costly steps, for benchmarks and logs."""
 
 
 @dataclass
@@ -78,7 +80,9 @@ class Strategy:
         }
 
 
-def finish(history: History, id: str, title: str, group: str | None, draft: Draft) -> Strategy:
+def finish(
+    history: History, id: str, title: str, group: str | None, draft: Draft
+) -> Strategy:
     """Total a draft's savings and describe what they apply to."""
     savings = Decimal(0)
     by_task: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
@@ -102,7 +106,9 @@ def finish(history: History, id: str, title: str, group: str | None, draft: Draf
     applies_to = {
         "calls": calls,
         "sessions": len(sessions),
-        "call_share": Decimal(calls) / Decimal(history.calls) if history.calls else None,
+        "call_share": Decimal(calls) / Decimal(history.calls)
+        if history.calls
+        else None,
         "tasks": [
             {"profile": p, "task": t, "calls": n, "savings_usd": s}
             for (p, t), (n, s) in tasks[:TOP_TASKS]

@@ -72,7 +72,7 @@ class Prices:
             except LookupError:
                 found = None
             if found is not None:
-                return found  # type: ignore[no-any-return]
+                return found
         return None
 
     def provider_id(

@@ -15,7 +15,14 @@ import typer
 
 from costaudit import __version__
 from costaudit.errors import CostauditError
-from costaudit.interfaces.cli.commands import audit, compare, report, scan, top
+from costaudit.interfaces.cli.commands import (
+    audit,
+    compare,
+    report,
+    scan,
+    sources,
+    top,
+)
 from costaudit.interfaces.cli.context import State, configure_logging
 from costaudit.workspace import Options
 
@@ -66,6 +73,7 @@ app.command("report")(report.report)
 app.command("top")(top.top)
 app.command("compare")(compare.compare)
 app.command("audit")(audit.audit)
+app.command("sources")(sources.sources)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -50,7 +50,9 @@ def compact(value: Any) -> str:
     for size, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
         if abs(number) >= size:
             scaled = number / size
-            return f"{scaled:.3g}{suffix}" if scaled < 1000 else f"{scaled:,.0f}{suffix}"
+            return (
+                f"{scaled:.3g}{suffix}" if scaled < 1000 else f"{scaled:,.0f}{suffix}"
+            )
     return str(number)
 
 

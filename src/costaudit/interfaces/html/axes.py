@@ -53,7 +53,7 @@ class Scale:
 
 
 def money_tick(value: float, step: float) -> str:
-    """``$0``, ``$0.25``, ``$1.5k``: as many decimals as the step needs."""
+    """``$0``, ``$0.25``, ``$2.50``, ``$1.5k``: cents once steps are fractions."""
     sign = "-" if value < 0 else ""
     size = abs(value)
     if size >= 1000:
@@ -61,6 +61,8 @@ def money_tick(value: float, step: float) -> str:
     places = next(
         (p for p in range(7) if abs(step * 10**p - round(step * 10**p)) < 1e-6), 6
     )
+    if places:
+        places = max(places, 2)
     return f"{sign}${size:,.{places}f}"
 
 

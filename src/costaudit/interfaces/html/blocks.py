@@ -3,7 +3,6 @@ and the placeholder shown when an analysis has not run."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from costaudit.interfaces.html.markup import data_value, element, esc
@@ -36,13 +35,16 @@ def placeholder(name: str, message: str) -> str:
     )
 
 
-def stat(key: str, label: str, value: Any, shown: str, note: str = "") -> str:
+def stat(
+    key: str, label: str, value: Any, shown: str, note: str = "", unit: str = ""
+) -> str:
     """One headline figure; ``key`` is its dotted path in the document."""
+    after = element("span", esc(unit), class_="unit") if unit else ""
     parts = [
         element("div", esc(label), class_="stat-label"),
         element(
             "div",
-            esc(shown),
+            esc(shown) + after,
             class_="stat-value",
             data_key=key,
             data_value=data_value(value),
@@ -51,7 +53,3 @@ def stat(key: str, label: str, value: Any, shown: str, note: str = "") -> str:
     if note:
         parts.append(element("div", esc(note), class_="stat-note"))
     return element("div", "".join(parts), class_="stat")
-
-
-def positive(value: Any) -> bool:
-    return value is not None and Decimal(value) > 0

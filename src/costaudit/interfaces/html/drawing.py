@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from costaudit.interfaces.html.axes import Scale
 from costaudit.interfaces.html.markup import Attribute, element, esc
 
-WIDTH = 480
+WIDTH = 360
 FONT = 12
 CHAR_WIDTH = FONT * 0.6
 COLOURS = 8

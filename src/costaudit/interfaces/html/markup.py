@@ -26,8 +26,13 @@ def attributes(values: dict[str, Attribute]) -> str:
 
 def element(name: str, content: str = "", /, **values: Attribute) -> str:
     """An element; ``class_`` names the class, ``data_x`` the ``data-x``."""
+    return void(name, **values) + f"{content}</{name}>"
+
+
+def void(tag: str, /, **values: Attribute) -> str:
+    """An element with no content or end tag, such as ``<meta>``."""
     named = {key.rstrip("_").replace("_", "-"): v for key, v in values.items()}
-    return f"<{name}{attributes(named)}>{content}</{name}>"
+    return f"<{tag}{attributes(named)}>"
 
 
 def data_value(value: Any) -> str:

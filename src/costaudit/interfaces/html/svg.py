@@ -36,7 +36,7 @@ from costaudit.interfaces.html.drawing import (
 )
 from costaudit.interfaces.html.markup import element, money
 
-LABEL_WIDTH = 150.0
+BARS_LEFT = 22.0
 VALUE_ROOM = 64.0
 PLOT_HEIGHT = 200.0
 LEFT = 56.0
@@ -88,30 +88,27 @@ def _top_legend(names: Sequence[str], kinds: Sequence[str] = ()) -> tuple[str, f
     return key, 8.0 + used
 
 
+def _row_label(y: float, label: str) -> str:
+    """A bar's name on its own line above it, so long names fit a phone."""
+    return text(BARS_LEFT, y + FONT, clip(label, WIDTH - BARS_LEFT), class_="label")
+
+
 def bar_chart(
     chart_id: str, title: str, labels: Sequence[str], series: Sequence[Series]
 ) -> str:
     """Horizontal bars in US dollars, one group per label, one bar per series."""
     key, top = _top_legend([s.name for s in series])
-    band = 8 + 14 * len(series)
+    band = FONT + 12 + 14 * len(series)
     bottom = top + band * len(labels)
     known = [v for s in series for v in s.values if v is not None]
-    ticks = nice_ticks(min([0.0, *known]), max([0.0, *known]), 4)
-    scale = Scale(ticks[0], ticks[-1], LABEL_WIDTH + 8, WIDTH - VALUE_ROOM)
+    ticks = nice_ticks(min([0.0, *known]), max([0.0, *known]), 5)
+    scale = Scale(ticks[0], ticks[-1], BARS_LEFT, WIDTH - VALUE_ROOM)
     parts = [value_axis_below(scale, ticks, dollars(ticks), top, bottom)]
     for row, label in enumerate(labels):
         y = top + row * band
-        parts.append(
-            text(
-                LABEL_WIDTH,
-                y + band / 2 + FONT / 3,
-                clip(label, LABEL_WIDTH),
-                class_="label",
-                text_anchor="end",
-            )
-        )
+        parts.append(_row_label(y, label))
         for index, one in enumerate(series):
-            mark_y = y + 4 + 14 * index
+            mark_y = y + FONT + 6 + 14 * index
             parts.append(_bar(scale, mark_y, label, one, one.values[row], index))
     middle = (scale.start + scale.end) / 2
     parts.append(axis_title(middle, bottom + 2 * FONT + 8, "US dollars"))
@@ -220,7 +217,16 @@ def line_chart(
     for marker in markers:
         x = x_scale(marker.value)
         parts.append(line(x, top, x, bottom, class_="rule"))
-        parts.append(text(x + 4, top + FONT, marker.label, class_="rule-label"))
+        right = x > (LEFT + RIGHT) / 2
+        parts.append(
+            text(
+                x - 4 if right else x + 4,
+                top + FONT,
+                marker.label,
+                class_="rule-label",
+                text_anchor="end" if right else "start",
+            )
+        )
     for index, one in enumerate(lines):
         parts.append(_polyline(one, index, x_scale, y_scale, x_axis))
     parts.append(axis_title((LEFT + RIGHT) / 2, bottom + 2 * FONT + 8, x_axis.title))
@@ -283,53 +289,37 @@ def waterfall_chart(
     for step in steps:
         running.append(running[-1] + step.amount)
     rows = [start, *steps, Step(end_label, running[-1])]
-    band, top = 24.0, 8.0
+    band, top = FONT + 28.0, 8.0
     bottom = top + band * len(rows)
-    ticks = nice_ticks(min([0.0, *running]), max([0.0, *running]), 4)
-    scale = Scale(ticks[0], ticks[-1], LABEL_WIDTH + 8, WIDTH - VALUE_ROOM)
+    ticks = nice_ticks(min([0.0, *running]), max([0.0, *running]), 5)
+    scale = Scale(ticks[0], ticks[-1], BARS_LEFT, WIDTH - VALUE_ROOM)
     parts = [value_axis_below(scale, ticks, dollars(ticks), top, bottom)]
     for row, step in enumerate(rows):
         y = top + row * band
-        total = row in (0, len(rows) - 1)
-        low, high = (
-            (0.0, step.amount) if total else sorted((running[row - 1], running[row]))
-        )
-        style = "total" if total else ("saving" if step.amount < 0 else "increase")
-        shown = (
-            money(step.amount) if total or step.amount < 0 else "+" + money(step.amount)
-        )
-        tip = f"{step.label}: {shown}"
-        parts.append(
-            text(
-                LABEL_WIDTH,
-                y + band / 2 + FONT / 3,
-                clip(step.label, LABEL_WIDTH),
-                class_="label",
-                text_anchor="end",
-            )
-        )
-        parts.append(
-            rect(
-                scale(low),
-                y + 5,
-                scale(high) - scale(low),
-                band - 10,
-                tip,
-                class_=style,
-            )
-        )
-        parts.append(
-            text(
-                scale(max(low, high)) + 4,
-                y + band / 2 + FONT / 3,
-                shown,
-                class_="value",
-            )
-        )
+        if row in (0, len(rows) - 1):
+            low, high, style = 0.0, step.amount, "total"
+        else:
+            low, high = sorted((running[row - 1], running[row]))
+            style = "saving" if step.amount < 0 else "increase"
+        parts.append(_row_label(y, step.label))
+        parts.append(_step_bar(scale, y + FONT + 6, step, low, high, style))
         if row < len(rows) - 1:
             x = scale(running[row])
-            parts.append(line(x, y + band - 5, x, y + band + 5, class_="connector"))
+            parts.append(
+                line(x, y + FONT + 22, x, y + band + FONT + 6, class_="connector")
+            )
     middle = (scale.start + scale.end) / 2
     parts.append(axis_title(middle, bottom + 2 * FONT + 8, "US dollars a month"))
     description = f"{money(start.amount)} to {money(running[-1])} a month"
     return frame(chart_id, title, description, bottom + 2 * FONT + 14, "".join(parts))
+
+
+def _step_bar(
+    scale: Scale, y: float, step: Step, low: float, high: float, style: str
+) -> str:
+    shown = money(step.amount)
+    if style == "increase":
+        shown = "+" + shown
+    tip = f"{step.label}: {shown}"
+    bar = rect(scale(low), y, scale(high) - scale(low), 16, tip, class_=style)
+    return bar + text(scale(high) + 4, y + 12, shown, class_="value")

@@ -19,6 +19,8 @@ from costaudit.interfaces.html.markup import (
     percent,
 )
 
+TALL_ROWS = 12
+"""Longer tables scroll inside a box of about this many rows."""
 FORMATS = {"money": money, "count": count, "percent": percent}
 
 
@@ -27,7 +29,8 @@ class Column:
     key: str
     label: str
     kind: str = "text"
-    """``text``, or a number kind: ``money``, ``count`` or ``percent``."""
+    """``text``, ``long`` (text that needs room), ``name`` (kept on one line),
+    or a number kind: ``money``, ``count`` or ``percent``."""
 
     @property
     def numeric(self) -> bool:
@@ -37,7 +40,8 @@ class Column:
         value = row.get(self.key)
         if not self.numeric:
             shown = "—" if value is None or value == "" else esc(value)
-            return element(tag, shown, data_col=self.key)
+            style = self.kind if self.kind in ("long", "name") else None
+            return element(tag, shown, class_=style, data_col=self.key)
         return element(
             tag,
             esc(FORMATS[self.kind](value)),
@@ -55,6 +59,8 @@ def sortable_table(
     totals: dict[str, Any] | None = None,
 ) -> str:
     """A table of ``rows``; ``source`` names where they are in the document."""
+    if not rows:
+        return element("p", esc(f"{caption}: none in this period."), class_="empty")
     head = "".join(
         element(
             "th",
@@ -66,19 +72,17 @@ def sortable_table(
         )
         for c in columns
     )
-    body = "".join(
-        element("tr", "".join(c.cell(row) for c in columns)) for row in rows
-    )
+    body = "".join(element("tr", "".join(c.cell(row) for c in columns)) for row in rows)
     parts = [
         element("caption", esc(caption)),
         element("thead", element("tr", head)),
         element("tbody", body),
     ]
     if totals is not None:
-        first, *rest = columns
         foot = element("th", "total", scope="row") + "".join(
-            c.cell(totals) for c in rest
+            c.cell(totals) for c in columns[1:]
         )
         parts.append(element("tfoot", element("tr", foot)))
     table = element("table", "".join(parts), class_="sortable", data_table=source)
-    return element("div", table, class_="table-wrap")
+    tall = " tall" if len(rows) > TALL_ROWS else ""
+    return element("div", table, class_="table-wrap" + tall)

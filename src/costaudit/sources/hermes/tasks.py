@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from costaudit.config import Config
@@ -78,9 +79,12 @@ def cron_job_id(session_id: str) -> str | None:
     return found.group(1) if found else None
 
 
+@lru_cache(maxsize=8192)
 def strip_title(title: str) -> str:
     """The title without a trailing date, time or counter."""
     stripped = title.strip()
+    if not any(ch.isdigit() for ch in stripped):
+        return stripped  # no date, time or counter to remove
     for _ in range(2):
         stripped = _DATE_SUFFIX.sub("", stripped)
         stripped = _COUNTER_SUFFIX.sub("", stripped)

@@ -43,6 +43,9 @@ PROFILE_COLUMNS = [Column("profile", "profile"), *[
 ]]  # fmt: skip
 
 
+LOCAL_VS_API_ROWS = 10
+
+
 def _percent(value: Any) -> str:
     return "n/a" if value is None else f"{float(value) * 100:.1f}%"
 
@@ -55,8 +58,8 @@ def render_overview(out: Console, audit: dict[str, Any]) -> None:
     )
     out.print(
         f"  spend {money(o['cost_usd'], 2)}  (API {money(o['api_cost_usd'], 2)}, "
-        f"local energy {money(o['local_cost_usd'], 2)}, "
-        f"infrastructure {money(o['infra_cost_usd'], 2)})"
+        f"local energy {money(o['local_cost_usd'], 2)}), "
+        f"plus infrastructure {money(o['infra_cost_usd'], 2)}"
     )
     out.print(
         f"  {count(o['calls'])} calls in {count(o['sessions'])} sessions, "
@@ -127,14 +130,22 @@ def render_audit(audit: dict[str, Any]) -> None:
     if lva.get("error"):
         out.print(f"Local versus API: {lva['error']}")
     else:
+        shown = lva["rows"][:LOCAL_VS_API_ROWS]
         out.print(
             table(
                 f"Local versus API ({lva['local_model']} vs {lva['api_model']})",
-                lva["rows"],
+                shown,
                 COMPARE_COLUMNS,
                 lva["totals"],
             )
         )
+        hidden = len(lva["rows"]) - len(shown)
+        if hidden > 0:
+            out.print(
+                f"  ({hidden} smaller tasks not shown, counted in the total: "
+                f"costaudit compare --api {lva['api_model']})"
+            )
+        out.print(f"  local: {lva['local_assumptions']}")
     for section in audit.get("extra_sections", []):
         out.print()
         out.print(section)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from costaudit.analysis.provenance import estimate_disagreements
 from costaudit.analysis.report import Report, build_report, parse_group_keys
 from costaudit.interfaces.cli.context import (
     FormatOption,
@@ -105,6 +106,7 @@ def report(
         result = build_report(
             workspace.ledger, window, keys, workspace.infrastructure()
         )
+        disagreements = estimate_disagreements(workspace.ledger, window)
     # Token columns with nothing in them are left out of the table only;
     # JSON and CSV always carry every column.
     numbers = [
@@ -112,14 +114,23 @@ def report(
         if fmt is not Format.table or c.key in ALWAYS_SHOWN or result.totals.get(c.key)
     ]  # fmt: skip
     columns = [Column(k, k) for k in keys] + numbers
+    document = report_document(result)
+    document["estimate_disagreements"] = disagreements
     emit(
         fmt,
-        report_document(result),
+        document,
         result.rows,
         columns,
         title=f"Usage by {', '.join(keys)}",
         totals=result.totals,
     )
+    if fmt is Format.table:
+        for row in disagreements:
+            note(
+                f"note: the agent estimated {money(row['agent_cost_usd'])} for "
+                f"{row['model']}, {row['priced_with']} gives "
+                f"{money(row['cost_usd'])} ({float(row['difference_share']):+.0%})"
+            )
     infra = result.infrastructure
     if fmt is Format.table and infra.monthly_usd:
         note(

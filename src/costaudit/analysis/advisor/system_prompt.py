@@ -1,0 +1,160 @@
+"""Trim system prompts: the tokens every call of a session sends again.
+
+Hermes sends the whole system prompt with each call of a session, so a
+record's system prompt tokens are its size times its calls. Trimming it to
+the target size removes that many prompt tokens, priced in the record's own
+mix of non-cached input, cache reads and cache writes (a prompt read from
+the provider's cache costs less to send, so trimming it saves less).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from costaudit.analysis.advisor.facts import Facts, PromptSize
+from costaudit.analysis.advisor.history import Row
+from costaudit.analysis.advisor.model import Confidence, Draft, percent, usd
+from costaudit.pricing.cost import MTOK
+from costaudit.pricing.library import Tokens
+
+ID = "system_prompt"
+TITLE = "Trim system prompts"
+GROUP = None
+
+
+@dataclass
+class _Prompt:
+    """One system prompt of one profile, over the records that sent it."""
+
+    profile: str
+    size: PromptSize
+    model: str
+    calls: int = 0
+    prompt_tokens: int = 0
+    cache_read_tokens: int = 0
+    removed_tokens: int = 0
+    savings: Decimal = Decimal(0)
+
+    def document(self, target: int) -> dict[str, object]:
+        sent = self.size.tokens * self.calls
+        return {
+            "profile": self.profile,
+            "model": self.model,
+            "system_prompt_tokens": self.size.tokens,
+            "tokenizer": self.size.label,
+            "calls": self.calls,
+            "system_prompt_tokens_sent": sent,
+            "prompt_tokens": self.prompt_tokens,
+            "share_of_input": _ratio(sent, self.prompt_tokens),
+            "cache_read_share": _ratio(self.cache_read_tokens, self.prompt_tokens),
+            "target_tokens": target,
+            "tokens_removed": self.removed_tokens,
+            "savings_usd": self.savings,
+        }
+
+
+def _ratio(part: int, whole: int) -> Decimal | None:
+    return min(Decimal(part) / Decimal(whole), Decimal(1)) if whole else None
+
+
+def removed_cost(facts: Facts, row: Row, removed: int) -> Decimal | None:
+    """What ``removed`` prompt tokens of the record cost, in its own mix."""
+    if row.local:
+        energy = facts.prices.pricer.energy
+        return energy.price(row.model, Tokens(input_tokens=removed)).amount_usd
+    rates = facts.prices.row_rates(row)
+    if rates is None or not row.prompt_tokens:
+        return None
+    mix = (
+        row.input_tokens * rates.input_mtok
+        + row.cache_read_tokens * rates.cache_read_mtok
+        + row.cache_write_tokens * rates.cache_write_mtok
+    )
+    return Decimal(removed) * mix / Decimal(row.prompt_tokens) / MTOK
+
+
+def trimmed_cost(facts: Facts, row: Row, removed: int) -> Decimal | None:
+    """The record's cost without ``removed`` prompt tokens.
+
+    The price of the removed tokens is scaled by recorded cost over list
+    price, so a record billed at another rate (provider-reported, say)
+    saves in proportion to what it really cost.
+    """
+    before = facts.prices.own_price(row)
+    gone = removed_cost(facts, row, removed)
+    if row.cost is None or not before or gone is None:
+        return None
+    return row.cost - row.cost * gone / before
+
+
+def analyse(facts: Facts) -> Draft:
+    target = facts.settings.system_prompt_target_tokens
+    prompts: dict[tuple[str, str], _Prompt] = {}
+    draft = Draft()
+    unsized = 0
+    for row in facts.history.rows:
+        size = facts.system_prompt_size(row)
+        if size is None or row.system_prompt_hash is None:
+            unsized += row.calls
+            continue
+        key = (row.profile, row.system_prompt_hash)
+        prompt = prompts.setdefault(key, _Prompt(row.profile, size, row.model))
+        prompt.calls += row.calls
+        prompt.prompt_tokens += row.prompt_tokens
+        prompt.cache_read_tokens += row.cache_read_tokens
+        if size.tokens <= target or row.cost is None:
+            continue
+        removed = min((size.tokens - target) * row.calls, row.prompt_tokens)
+        after = trimmed_cost(facts, row, removed)
+        if after is None:
+            continue
+        draft.projected[row.index] = after
+        prompt.removed_tokens += removed
+        prompt.savings += row.cost - after
+    ranked = sorted(prompts.values(), key=lambda p: (-p.savings, -p.calls))
+    _describe(facts, draft, ranked, unsized)
+    return draft
+
+
+def _describe(facts: Facts, draft: Draft, ranked: list[_Prompt], unsized: int) -> None:
+    target = facts.settings.system_prompt_target_tokens
+    draft.evidence = {
+        "target_tokens": target,
+        "prompts": [p.document(target) for p in ranked[:20]],
+        "calls_without_system_prompt_text": unsized,
+    }
+    for p in ranked[:5]:
+        sent = p.size.tokens * p.calls
+        draft.steps.append(
+            f"profile '{p.profile}' ({p.model}): system prompt {p.size.tokens:,} "
+            f"tokens ({p.size.label}) x {p.calls:,} calls = {sent:,} tokens, "
+            f"{percent(_ratio(sent, p.prompt_tokens))} of its {p.prompt_tokens:,} "
+            f"prompt tokens ({percent(_ratio(p.cache_read_tokens, p.prompt_tokens))}"
+            " read from cache)"
+        )
+        if p.removed_tokens:
+            draft.steps.append(
+                f"  trimmed to {target:,}: {p.size.tokens - target:,} tokens x "
+                f"{p.calls:,} calls = {p.removed_tokens:,} fewer tokens, each "
+                f"priced at its record's own input/cache mix: {usd(p.savings)}"
+            )
+            draft.change.append(
+                f"profile '{p.profile}': cut the system prompt from "
+                f"{p.size.tokens:,} to at most {target:,} tokens; it is sent on "
+                f"each of {p.calls:,} calls. Move rarely needed instructions "
+                "into skills or files the agent reads on demand."
+            )
+    draft.assumptions = [
+        f"target size {target:,} tokens ([advisor] system_prompt_target_tokens)",
+        "the trimmed prompt does the same job; quality is not measured",
+        "the system prompt is sent on every call of a session (Hermes does)",
+        "token counts of models without a tokenizer here are o200k_base estimates",
+    ]
+    if facts.tokenizer_error:
+        draft.confidence = Confidence.NONE
+        draft.change = [facts.tokenizer_error]
+    else:
+        # The arithmetic is exact; whether a shorter prompt works as well is
+        # not something logs can tell.
+        draft.confidence = Confidence.MEDIUM

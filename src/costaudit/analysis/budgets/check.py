@@ -1,0 +1,242 @@
+"""``budget check``: a notification for each threshold newly crossed.
+
+Made to run unattended (cron, a systemd timer). Each threshold alerts once in
+a period (see :mod:`costaudit.analysis.budgets.state`); a notification that
+fails is reported and sent again on the next run. Exit codes:
+
+    0  every budget is within its limits and below its warning thresholds
+    3  a warning threshold is crossed (the lowest configured threshold)
+    4  a limit is reached (spend at or above 100% of a limit)
+
+The code describes the budgets' state at the time of the check, whether or
+not a notification went out on this run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from costaudit.analysis.budgets import state
+from costaudit.analysis.budgets.evaluate import BudgetStatus, evaluate_all
+from costaudit.analysis.budgets.settings import Budget
+from costaudit.ledger.store import Ledger
+
+EXIT_OK = 0
+EXIT_WARNING = 3
+EXIT_OVER = 4
+
+
+class Recipient(Protocol):
+    @property
+    def key(self) -> str:
+        """Stable name kept in the ledger (a hash, never the URL)."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """A form safe to print (secrets masked)."""
+        ...
+
+
+class Sender(Protocol):
+    def recipients(self) -> Sequence[Recipient]: ...
+
+    def send(
+        self, recipient: Recipient, title: str, body: str, level: str
+    ) -> str | None:
+        """Send one message; None when delivered, else what went wrong."""
+        ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One notification, sent, failed, or (dry run) that would be sent."""
+
+    budget: str
+    threshold: Decimal
+    title: str
+    body: str
+    recipient: str
+    """Its label; empty when no notification URL is configured."""
+    error: str | None = None
+    retry: bool = False
+    """Sent again after failing on an earlier run."""
+
+
+@dataclass
+class CheckResult:
+    statuses: list[BudgetStatus]
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.statuses)
+
+    @property
+    def failures(self) -> list[Delivery]:
+        return [d for d in self.deliveries if d.error is not None]
+
+
+def exit_code(statuses: Sequence[BudgetStatus]) -> int:
+    levels = {status.level for status in statuses}
+    if "over" in levels:
+        return EXIT_OVER
+    return EXIT_WARNING if "warning" in levels else EXIT_OK
+
+
+def _figures(status: BudgetStatus) -> list[str]:
+    parts = []
+    if status.usd is not None:
+        u = status.usd
+        parts.append(
+            f"spent ${u.spent:,.2f} of ${u.limit:,.2f} ({u.share:.1%}), "
+            f"${u.per_day:,.2f} a day, forecast ${u.forecast:,.2f}"
+        )
+    if status.tokens is not None:
+        t = status.tokens
+        parts.append(
+            f"{int(t.spent):,} of {int(t.limit):,} tokens ({t.share:.1%}), "
+            f"{int(t.per_day):,} a day, forecast {int(t.forecast):,}"
+        )
+    return parts
+
+
+def message(status: BudgetStatus, threshold: Decimal) -> tuple[str, str]:
+    """The title and body of the alert for ``threshold`` (percent)."""
+    budget, period = status.budget, status.period
+    what = "reached its limit" if threshold == 100 else f"is at {threshold:f}%"
+    if threshold < 100:
+        what += " of its limit"
+    title = f"costaudit: budget {budget.name!r} {what}"
+    lines = [
+        f"Budget {budget.name!r} ({budget.scope}, {budget.period_label}), "
+        f"{period.first_day} to {period.last_day} ({period.tz.key}):",
+        *(f"- {part}" for part in _figures(status)),
+    ]
+    if status.reached_on is not None:
+        if status.share >= 1:
+            lines.append(f"The limit was reached on {status.reached_on}.")
+        else:
+            lines.append(f"At this rate the limit is reached on {status.reached_on}.")
+    if status.unpriced_calls:
+        lines.append(f"{status.unpriced_calls:,} calls have no price and add $0.")
+    return title, "\n".join(lines)
+
+
+def _send(
+    ledger: Ledger,
+    sender: Sender,
+    row: state.AlertRow,
+    recipient: Recipient,
+    now: datetime,
+    retry: bool,
+) -> Delivery:
+    error = sender.send(recipient, row.title, row.body, row.level)
+    status = state.FAILED if error else state.SENT
+    state.save(ledger, _replace(row, status, error, recipient.key), now)
+    return Delivery(
+        row.budget, row.threshold, row.title, row.body, recipient.label, error, retry
+    )
+
+
+def _alert(
+    ledger: Ledger, sender: Sender, row: state.AlertRow, now: datetime
+) -> list[Delivery]:
+    """Send a new alert to every recipient, or record it when there is none."""
+    recipients = sender.recipients()
+    if not recipients:
+        state.save(ledger, _replace(row, state.RECORDED, None), now)
+        return [Delivery(row.budget, row.threshold, row.title, row.body, "")]
+    return [_send(ledger, sender, row, r, now, retry=False) for r in recipients]
+
+
+def _resend(
+    ledger: Ledger, sender: Sender, row: state.AlertRow, now: datetime
+) -> Delivery:
+    """Send a failed alert again to the recipient it failed for."""
+    for recipient in sender.recipients():
+        if recipient.key == row.target:
+            return _send(ledger, sender, row, recipient, now, retry=True)
+    # The URL left the config since: nobody is left to tell, so it is dropped.
+    state.save(ledger, _replace(row, state.RECORDED, row.last_error), now)
+    error = "its notification URL is no longer configured; not sent"
+    return Delivery(row.budget, row.threshold, row.title, row.body, "", error, True)
+
+
+def _replace(
+    row: state.AlertRow, status: str, error: str | None, target: str | None = None
+) -> state.AlertRow:
+    attempts = row.attempts + (0 if status == state.RECORDED else 1)
+    return state.AlertRow(
+        row.budget, row.threshold, row.period_start, row.period_end,
+        row.target if target is None else target, row.crossed_at, row.level,
+        row.title, row.body, status, attempts, error,
+    )  # fmt: skip
+
+
+def _new_alert(status: BudgetStatus, threshold: Decimal) -> state.AlertRow:
+    title, body = message(status, threshold)
+    start, end = status.period.start, status.period.end
+    if status.period.rolling:
+        start, end = status.now, status.now + status.period.length
+    level = "over" if threshold >= 100 else "warning"
+    return state.AlertRow(
+        status.budget.name, threshold, start, end, "", status.now, level, title,
+        body, state.FAILED, 0,
+    )  # fmt: skip
+
+
+def pending_alerts(
+    ledger: Ledger, statuses: list[BudgetStatus]
+) -> list[state.AlertRow]:
+    """Alerts for thresholds crossed and not yet alerted in their period."""
+    rows = []
+    for status in statuses:
+        done = state.alerted(ledger, status.budget.name, status.now)
+        for threshold in status.crossed:
+            if threshold not in done:
+                rows.append(_new_alert(status, threshold))
+    return rows
+
+
+def _dry(
+    sender: Sender, retries: list[state.AlertRow], alerts: list[state.AlertRow]
+) -> list[Delivery]:
+    """What a real run would send: retries to their recipient, alerts to all."""
+    labels = {r.key: r.label for r in sender.recipients()}
+    planned = [(row, [labels.get(row.target, "")], True) for row in retries]
+    planned += [(row, list(labels.values()) or [""], False) for row in alerts]
+    return [
+        Delivery(row.budget, row.threshold, row.title, row.body, label, None, retry)
+        for row, targets, retry in planned
+        for label in targets
+    ]
+
+
+def run_check(
+    ledger: Ledger,
+    budgets: list[Budget],
+    tz: ZoneInfo,
+    sender: Sender,
+    now: datetime,
+    dry_run: bool = False,
+) -> CheckResult:
+    """Evaluate every budget; send (or, dry, list) what is new or owed."""
+    state.ensure_table(ledger)
+    statuses = evaluate_all(ledger, budgets, now, tz)
+    retries = state.failed(ledger)
+    alerts = pending_alerts(ledger, statuses)
+    result = CheckResult(statuses)
+    if dry_run:
+        result.deliveries.extend(_dry(sender, retries, alerts))
+        return result
+    for row in retries:
+        result.deliveries.append(_resend(ledger, sender, row, now))
+    for row in alerts:
+        result.deliveries.extend(_alert(ledger, sender, row, now))
+    return result

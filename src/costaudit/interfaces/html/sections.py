@@ -1,0 +1,334 @@
+"""The sections on where the money went: overview, per day, per task and
+model, the top five, local versus API, and where prices came from."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from costaudit.interfaces.html.blocks import (
+    chart_box,
+    number,
+    placeholder,
+    section,
+    stat,
+)
+from costaudit.interfaces.html.markup import (
+    count,
+    element,
+    esc,
+    money,
+    percent,
+    short_count,
+)
+from costaudit.interfaces.html.svg import Series, bar_chart, stacked_bar_chart
+from costaudit.interfaces.html.tables import Column, sortable_table
+
+CHART_ROWS = 10
+STACKED_PROFILES = 7
+OTHER_PROFILES = "other profiles"
+
+TASK_COLUMNS = [
+    Column("profile", "Profile", "name"),
+    Column("task", "Task", "long"),
+    Column("calls", "Calls", "count"),
+    Column("sessions", "Sessions", "count"),
+    Column("total_tokens", "Tokens", "count"),
+    Column("cost_usd", "Cost", "money"),
+    Column("cost_per_query_usd", "Cost per query", "money"),
+    Column("unpriced_calls", "Unpriced calls", "count"),
+]
+MODEL_COLUMNS = [Column("model", "Model", "name"), *TASK_COLUMNS[2:]]
+PROFILE_COLUMNS = [
+    Column("profile", "Profile", "name"),
+    *(c for c in TASK_COLUMNS if c.key in ("calls", "cost_usd", "unpriced_calls")),
+    Column("cost_per_query_usd", "Per query", "money"),
+]
+TOP_COLUMNS = [
+    Column("profile", "Profile", "name"),
+    Column("task", "Task", "long"),
+    Column("runs", "Runs", "count"),
+    Column("calls", "Calls", "count"),
+    Column("total_tokens", "Tokens", "count"),
+    Column("cost_usd", "Cost", "money"),
+    Column("cost_per_run_usd", "Cost per run", "money"),
+    Column("cost_per_month_usd", "Cost a month", "money"),
+]
+COMPARE_COLUMNS = [
+    Column("profile", "Profile", "name"),
+    Column("task", "Task", "long"),
+    Column("calls", "Calls", "count"),
+    Column("local_calls", "Local calls", "count"),
+    Column("billed_usd", "As billed", "money"),
+    Column("as_local_usd", "All local", "money"),
+    Column("as_api_usd", "All on the API", "money"),
+    Column("api_minus_local_usd", "API minus local", "money"),
+    Column("unpriced_calls", "Unpriced calls", "count"),
+    Column("cheaper", "Cheaper"),
+]
+
+
+def task_label(row: dict[str, Any]) -> str:
+    return f"{row['profile']} / {row['task'] or '(no task)'}"
+
+
+def spent(overview: dict[str, Any], key: str) -> str:
+    """A sum from the overview; an empty sum is $0 when no call is unpriced."""
+    if not overview["calls"]:
+        return "—"
+    value = overview[key]
+    if value is None and not overview["unpriced_calls"]:
+        return money(0)
+    return money(value)
+
+
+def overview_section(document: dict[str, Any]) -> str:
+    o = document["overview"]
+    cards = [
+        stat(
+            "overview.api_cost_usd",
+            "API spend",
+            o["api_cost_usd"],
+            spent(o, "api_cost_usd"),
+            "billed by providers",
+        ),
+        stat(
+            "overview.local_cost_usd",
+            "Local energy",
+            o["local_cost_usd"],
+            spent(o, "local_cost_usd"),
+            "electricity of local models",
+        ),
+        stat(
+            "overview.infra_cost_usd",
+            "Infrastructure",
+            o["infra_cost_usd"],
+            spent(o, "infra_cost_usd"),
+            "fixed cost, not in spend",
+        ),
+        stat(
+            "overview.cost_per_query_usd",
+            "Cost per query",
+            o["cost_per_query_usd"],
+            spent(o, "cost_per_query_usd"),
+            "infrastructure share included",
+        ),
+        stat(
+            "overview.total_tokens",
+            "Tokens",
+            o["total_tokens"],
+            short_count(float(o["total_tokens"] or 0)),
+            f"{count(o['calls'])} calls in {count(o['sessions'])} sessions",
+        ),
+        stat(
+            "overview.local_call_share",
+            "Local share of calls",
+            o["local_call_share"],
+            percent(o["local_call_share"]),
+            "answered by a model on your machine",
+        ),
+        stat(
+            "overview.unpriced_calls",
+            "Unpriced calls",
+            o["unpriced_calls"],
+            count(o["unpriced_calls"]),
+            "not counted as $0",
+        ),
+    ]
+    body = element("div", "".join(cards), class_="stats")
+    return section("overview", "Overview", body)
+
+
+def _days(document: dict[str, Any]) -> list[date]:
+    period = document["period"]
+    if not period["first_day"] or not period["last_day"]:
+        return []
+    first = date.fromisoformat(str(period["first_day"]))
+    last = date.fromisoformat(str(period["last_day"]))
+    return [first + timedelta(days=k) for k in range((last - first).days + 1)]
+
+
+def fold_profiles(names: list[str]) -> list[str]:
+    """The profiles charted on their own; the rest share one colour."""
+    if len(names) <= STACKED_PROFILES:
+        return names
+    return names[: STACKED_PROFILES - 1]
+
+
+def _profile_series(document: dict[str, Any], days: list[date]) -> list[Series]:
+    """One series per profile, in the order of the profiles table."""
+    names = [str(p["profile"]) for p in document["profiles"]]
+    kept = fold_profiles(names)
+    cost: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in document["daily_by_profile"]:
+        name = row["profile"] if row["profile"] in kept else OTHER_PROFILES
+        cost[name][str(row["day"])] += row["cost_usd"] or Decimal(0)
+    order = kept + ([OTHER_PROFILES] if len(kept) < len(names) else [])
+    return [
+        Series(name, [number(cost[name].get(d.isoformat())) for d in days])
+        for name in order
+    ]
+
+
+def daily_section(document: dict[str, Any]) -> str:
+    days = _days(document)
+    if not days:
+        body = placeholder("daily", "No usage was recorded in this period.")
+        return section("daily", "Spend per day", body)
+    if "daily_by_profile" not in document:
+        per_day = {str(r["day"]): r["cost_usd"] for r in document["daily"]}
+        costs = [number(per_day.get(d.isoformat())) for d in days]
+        series = [Series("all profiles", costs)]
+        caption = "One bar a day, all profiles together."
+    else:
+        series = _profile_series(document, days)
+        caption = "One bar a day, split by profile; infrastructure not included."
+    svg = stacked_bar_chart("daily", "Spend per day by profile", days, series)
+    table = sortable_table(
+        "profiles", "Cost by profile", document["profiles"], PROFILE_COLUMNS
+    )
+    body = element("div", chart_box(svg, caption) + table, class_="pair")
+    return section("daily", "Spend per day", body)
+
+
+def _cost_chart(chart_id: str, title: str, labels: list[str], rows: list[Any]) -> str:
+    costs = [number(r["cost_usd"]) for r in rows[:CHART_ROWS]]
+    return bar_chart(chart_id, title, labels[:CHART_ROWS], [Series("cost", costs)])
+
+
+def _shown(noun: str, total: int) -> str:
+    if total <= CHART_ROWS:
+        return ""
+    return f"The {CHART_ROWS} costliest of {total} {noun}s; the table has them all."
+
+
+def breakdown_section(document: dict[str, Any]) -> str:
+    tasks, models = document["tasks"], document["models"]
+    if not tasks:
+        body = placeholder("breakdown", "No usage was recorded in this period.")
+        return section("breakdown", "Cost by task and by model", body)
+    task_chart = _cost_chart(
+        "by-task", "Cost by task", [task_label(r) for r in tasks], tasks
+    )
+    model_chart = _cost_chart(
+        "by-model", "Cost by model", [str(r["model"]) for r in models], models
+    )
+    charts = element(
+        "div",
+        chart_box(task_chart, _shown("task", len(tasks)))
+        + chart_box(model_chart, _shown("model", len(models))),
+        class_="pair",
+    )
+    tables = sortable_table(
+        "tasks", "Cost by profile and task", tasks, TASK_COLUMNS
+    ) + sortable_table("models", "Cost by model", models, MODEL_COLUMNS)
+    return section("breakdown", "Cost by task and by model", charts + tables)
+
+
+def top_section(document: dict[str, Any]) -> str:
+    table = sortable_table(
+        "top", "The five costliest operations", document["top"], TOP_COLUMNS
+    )
+    intro = "An operation is a profile's task over all its runs in the period."
+    return section("top", "Top five operations", table, intro)
+
+
+def local_vs_api_section(document: dict[str, Any]) -> str:
+    lva = document["local_vs_api"]
+    if lva.get("error"):
+        body = placeholder("local-vs-api", f"No comparison: {lva['error']}")
+        return section("local-vs-api", "Local versus API", body)
+    if not lva["rows"]:
+        body = placeholder("local-vs-api", "No usage to compare in this period.")
+        return section("local-vs-api", "Local versus API", body)
+    rows = lva["rows"][:CHART_ROWS]
+    chart = bar_chart(
+        "local-vs-api",
+        f"Each task as billed, all local and all on {lva['api_model']}",
+        [task_label(r) for r in rows],
+        [
+            Series("as billed", [_billed(r) for r in rows]),
+            Series(
+                f"all on {lva['local_model']}",
+                [number(r["as_local_usd"]) for r in rows],
+            ),
+            Series(
+                f"all on {lva['api_model']}", [number(r["as_api_usd"]) for r in rows]
+            ),
+        ],
+    )
+    table = sortable_table(
+        "local_vs_api.rows",
+        f"Per task: {lva['local_model']} against {lva['api_model']}",
+        lva["rows"],
+        COMPARE_COLUMNS,
+        lva["totals"],
+    )
+    intro = f"Local cost assumes {lva['local_assumptions']}."
+    return section("local-vs-api", "Local versus API", chart_box(chart) + table, intro)
+
+
+def _billed(row: dict[str, Any]) -> float | None:
+    """What a task was billed; None when none of its calls has a price."""
+    if row["unpriced_calls"] and row["unpriced_calls"] == row["calls"]:
+        return None
+    return number(row["billed_usd"])
+
+
+PROVENANCE_COLUMNS = [
+    Column("cost_source", "Price source", "name"),
+    Column("calls", "Calls", "count"),
+    Column("cost_usd", "Cost", "money"),
+    Column("models", "Models", "count"),
+    Column("example", "Example", "long"),
+]
+UNPRICED_COLUMNS = [
+    Column("model", "Model", "name"),
+    Column("provider", "Provider", "name"),
+    Column("calls", "Calls", "count"),
+    Column("total_tokens", "Tokens", "count"),
+]
+DISAGREEMENT_COLUMNS = [
+    Column("model", "Model", "name"),
+    Column("provider", "Provider", "name"),
+    Column("calls", "Calls", "count"),
+    Column("agent_cost_usd", "Agent's estimate", "money"),
+    Column("cost_usd", "Ours", "money"),
+    Column("difference_share", "Difference", "percent"),
+]
+
+
+def provenance_section(document: dict[str, Any]) -> str:
+    parts = [
+        sortable_table(
+            "provenance",
+            "Cost by price source",
+            document["provenance"],
+            PROVENANCE_COLUMNS,
+        )
+    ]
+    unpriced = document["unpriced"]
+    if unpriced:
+        names = ", ".join(f'[prices."{r["model"]}"]' for r in unpriced)
+        parts.append(
+            element("p", esc(f"To price these calls, add {names} to the config."))
+        )
+        parts.append(
+            sortable_table("unpriced", "Unpriced calls", unpriced, UNPRICED_COLUMNS)
+        )
+    else:
+        parts.append(element("p", "Every call in this period has a price."))
+    if document["disagreements"]:
+        parts.append(
+            sortable_table(
+                "disagreements",
+                "Where the agent's own estimate differs from ours by over 10%",
+                document["disagreements"],
+                DISAGREEMENT_COLUMNS,
+            )
+        )
+    assumptions = "".join(element("li", esc(a)) for a in document["assumptions"])
+    parts.append(element("h3", "Assumptions") + element("ul", assumptions))
+    return section("provenance", "Price provenance and unpriced calls", "".join(parts))

@@ -1,0 +1,1 @@
+"""Measuring local models on this machine (needs ``costaudit[local]``)."""

@@ -1,0 +1,217 @@
+"""Budget evaluation against hand-computed figures: periods, time zones,
+limits in USD and tokens, burn rate and forecast."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from costaudit.analysis.budgets import budgets_from_config, evaluate
+from costaudit.analysis.budgets.period import current_period
+from costaudit.config import Config
+from costaudit.errors import ConfigError
+from costaudit.ledger.store import Ledger
+from costaudit.record import UsageRecord
+from tests.ledger_data import ledger_with
+
+BERLIN = ZoneInfo("Europe/Berlin")
+UTC_ZONE = ZoneInfo("UTC")
+# One dollar per million tokens, in and out: a record's cost is its tokens / 1e6.
+PRICES = {"m1": {"input_mtok": 1, "output_mtok": 1}}
+
+
+def spend(
+    key: str, at: datetime, usd: str, *, profile: str = "ayva", output: int = 0
+) -> UsageRecord:
+    """A record that costs ``usd`` dollars at the test price."""
+    tokens = int(Decimal(usd) * 1_000_000) - output
+    return UsageRecord(
+        source="test", record_key=key, source_path="/test", profile=profile,
+        session_id=key, model="m1", provider="acme",
+        endpoint="https://api.acme.example/v1", started_at=at,
+        ended_at=at + timedelta(minutes=1), input_tokens=tokens,
+        output_tokens=output, task="chat",
+    )  # fmt: skip
+
+
+def config(*budgets: dict[str, Any], timezone: str = "UTC") -> Config:
+    return Config(
+        raw={"timezone": timezone, "prices": PRICES, "budgets": list(budgets)}
+    )
+
+
+def ledger(tmp_path: Path, records: list[UsageRecord], cfg: Config) -> Ledger:
+    return ledger_with(tmp_path / "l.duckdb", records, cfg)
+
+
+def test_calendar_month_forecast_and_limit_day(tmp_path: Path) -> None:
+    cfg = config({"name": "m", "period": "month", "limit_usd": 10})
+    records = [
+        spend("a", datetime(2026, 11, 3, 12, tzinfo=UTC), "2"),
+        spend("b", datetime(2026, 11, 10, 12, tzinfo=UTC), "3"),
+        spend("late", datetime(2026, 11, 20, tzinfo=UTC), "50"),  # after as-of
+    ]
+    with ledger(tmp_path, records, cfg) as book:
+        [budget] = budgets_from_config(cfg)
+        status = evaluate(book, budget, datetime(2026, 11, 11, tzinfo=UTC), UTC_ZONE)
+    # $5 in 10 days is $0.50 a day; 20 days remain: 5 + 0.5 * 20 = 15.
+    assert status.spent_usd == Decimal(5)
+    assert status.usd is not None
+    assert status.usd.per_day == Decimal("0.5")
+    assert status.usd.forecast == Decimal(15)
+    # $5 more at $0.50 a day is 10 days: reached on 21 November.
+    assert status.reached_on == date(2026, 11, 21)
+    assert status.share == Decimal("0.5")
+    assert status.crossed == (Decimal(50),)
+    assert status.level == "warning"
+    assert (status.period.first_day, status.period.last_day) == (
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+    )
+    assert [d.cumulative_usd for d in status.daily][-1] == Decimal(5)
+    assert len(status.daily) == 11  # 1 to 11 November
+
+
+def test_limit_not_reached_before_the_period_resets(tmp_path: Path) -> None:
+    cfg = config({"name": "m", "period": "month", "limit_usd": 10})
+    records = [spend("a", datetime(2026, 11, 3, tzinfo=UTC), "5")]
+    with ledger(tmp_path, records, cfg) as book:
+        [budget] = budgets_from_config(cfg)
+        status = evaluate(book, budget, datetime(2026, 11, 16, tzinfo=UTC), UTC_ZONE)
+    # $5 in 15 days; 15 more days at that rate end exactly at $10 at midnight
+    # on 1 December, when the period has already reset.
+    assert status.usd is not None and status.usd.forecast == Decimal(10)
+    assert status.reached_on is None
+
+
+def test_spend_at_2330_utc_is_next_day_in_berlin(tmp_path: Path) -> None:
+    late = datetime(2026, 11, 2, 23, 30, tzinfo=UTC)  # 00:30 on 3 Nov in Berlin
+    records = [spend("late", late, "4")]
+    daily = {"name": "d", "period": "day", "limit_usd": 5}
+    berlin_cfg = config(daily, timezone="Europe/Berlin")
+    with ledger(tmp_path, records, berlin_cfg) as book:
+        [budget] = budgets_from_config(berlin_cfg)
+        morning = datetime(2026, 11, 3, 10, tzinfo=BERLIN)
+        berlin = evaluate(book, budget, morning, BERLIN)
+        before = evaluate(
+            book, budget, datetime(2026, 11, 2, 23, tzinfo=BERLIN), BERLIN
+        )
+        utc = evaluate(book, budget, datetime(2026, 11, 3, 10, tzinfo=UTC), UTC_ZONE)
+    assert berlin.spent_usd == Decimal(4)
+    assert berlin.period.first_day == date(2026, 11, 3)
+    assert berlin.period.start == datetime(2026, 11, 2, 23, tzinfo=UTC)
+    assert before.spent_usd == 0
+    assert utc.spent_usd == 0  # 3 November in UTC starts after 23:30 on the 2nd
+
+
+def test_calendar_day_with_daylight_saving_change_is_25_hours() -> None:
+    cfg = config({"name": "d", "period": "day", "limit_usd": 1})
+    [budget] = budgets_from_config(cfg)
+    period = current_period(budget, datetime(2026, 10, 25, 12, tzinfo=BERLIN), BERLIN)
+    assert period.length == timedelta(hours=25)
+
+
+def test_calendar_week_starts_monday_and_rolling_week_looks_back(
+    tmp_path: Path,
+) -> None:
+    now = datetime(2026, 11, 11, 12, tzinfo=UTC)  # a Wednesday
+    records = [
+        spend("old", now - timedelta(days=8), "4"),
+        spend("sat", now - timedelta(days=4), "3"),  # Saturday 7 Nov
+        spend("tue", now - timedelta(days=1), "1"),
+    ]
+    cfg = config(
+        {"name": "cal", "period": "week", "limit_usd": 10},
+        {"name": "roll", "period": "week", "rolling": True, "limit_usd": 10},
+    )
+    with ledger(tmp_path, records, cfg) as book:
+        calendar, rolling = (
+            evaluate(book, b, now, UTC_ZONE) for b in budgets_from_config(cfg)
+        )
+    assert calendar.period.first_day == date(2026, 11, 9)
+    assert calendar.spent_usd == Decimal(1)
+    # $1 in 2.5 days, 4.5 days to go: 1 + 0.4 * 4.5 = 2.8.
+    assert calendar.usd is not None and calendar.usd.forecast == Decimal("2.8")
+    assert rolling.spent_usd == Decimal(4)
+    assert rolling.usd is not None
+    assert rolling.usd.per_day == Decimal(4) / 7
+    assert rolling.usd.forecast == Decimal(4)  # a steady rate keeps the window
+    assert rolling.reached_on is None
+
+
+def test_token_limit_and_the_larger_share_decides(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 11, tzinfo=UTC)
+    records = [spend("a", now - timedelta(hours=5), "0.7", output=100_000)]
+    cfg = config(
+        {"name": "t", "period": "day", "limit_usd": 100, "limit_tokens": 1_000_000}
+    )
+    with ledger(tmp_path, records, cfg) as book:
+        [budget] = budgets_from_config(cfg)
+        status = evaluate(book, budget, now - timedelta(hours=1), UTC_ZONE)
+    assert status.spent_tokens == 700_000
+    assert status.tokens is not None and status.tokens.share == Decimal("0.7")
+    assert status.usd is not None and status.usd.share == Decimal("0.007")
+    assert status.share == Decimal("0.7")
+    assert status.crossed == (Decimal(50),)
+
+
+def test_scopes_count_only_their_records(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 11, 12, tzinfo=UTC)
+    records = [
+        spend("a", now - timedelta(hours=2), "2", profile="ayva"),
+        spend("b", now - timedelta(hours=2), "3", profile="codi"),
+    ]
+    cfg = config(
+        {"name": "all", "period": "day", "limit_usd": 10},
+        {"name": "ayva", "scope": "profile:ayva", "period": "day", "limit_usd": 10},
+        {"name": "acme", "scope": "provider:acme", "period": "day", "limit_usd": 10},
+        {"name": "other", "scope": "model:m2", "period": "day", "limit_usd": 10},
+    )
+    with ledger(tmp_path, records, cfg) as book:
+        spent = [
+            evaluate(book, b, now, UTC_ZONE).spent_usd for b in budgets_from_config(cfg)
+        ]
+    assert spent == [Decimal(5), Decimal(2), Decimal(5), Decimal(0)]
+
+
+def test_limit_reached_reports_the_day_it_happened(tmp_path: Path) -> None:
+    records = [
+        spend("a", datetime(2026, 11, 2, tzinfo=UTC), "6"),
+        spend("b", datetime(2026, 11, 4, tzinfo=UTC), "6"),
+    ]
+    cfg = config({"name": "m", "limit_usd": 10})
+    with ledger(tmp_path, records, cfg) as book:
+        [budget] = budgets_from_config(cfg)
+        status = evaluate(book, budget, datetime(2026, 11, 6, tzinfo=UTC), UTC_ZONE)
+    assert status.share == Decimal("1.2")
+    assert status.level == "over"
+    assert status.crossed == (Decimal(50), Decimal(80), Decimal(100))
+    assert status.reached_on == date(2026, 11, 4)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"name": "x", "limit_usd": 1, "period": "monthly"}, "did you mean 'month'"),
+        ({"name": "x", "limit_usd": 1, "scope": "profil:a"}, "did you mean 'profile'"),
+        ({"name": "x"}, "budgets[0].limit_usd must be set"),
+        ({"name": "x", "limit_usd": 1, "thresholds": [0]}, "budgets[0].thresholds"),
+        ({"limit_usd": 1}, "budgets[0].name"),
+    ],
+)
+def test_bad_budgets_name_the_field(table: dict[str, Any], message: str) -> None:
+    with pytest.raises(
+        ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")
+    ):
+        budgets_from_config(config(table))
+
+
+def test_duplicate_names_are_refused() -> None:
+    table = {"name": "x", "limit_usd": 1}
+    with pytest.raises(ConfigError, match="two budgets are named 'x'"):
+        budgets_from_config(config(table, table))

@@ -1,0 +1,175 @@
+"""The page in headless Chromium with the network blocked.
+
+Chromium comes from Debian's ``chromium`` package, driven by Playwright for
+Python; Playwright's own browser downloads are not used. Screenshots of each
+width go to the artefacts directory for a person to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from costaudit.interfaces.html import write_html
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE, DESKTOP = 390, 1366
+CORE_CHARTS = {"daily", "by-task", "by-model", "local-vs-api"}
+PLAN_CHARTS = {"advice", "budget-0", "breakeven"}
+
+CHARTS_JS = """
+() => Array.from(document.querySelectorAll("svg.chart")).map((svg) => {
+  const box = svg.getBoundingClientRect();
+  return {
+    id: svg.dataset.chart,
+    width: box.width,
+    height: box.height,
+    title: (svg.querySelector(":scope > title") || {}).textContent || "",
+    marks: svg.querySelectorAll(
+      ":scope > rect, :scope > polyline, :scope > circle").length,
+    ticks: svg.querySelectorAll(".tick").length,
+    axisTitles: svg.querySelectorAll(".axis-title").length,
+  };
+})
+"""
+
+
+@dataclass
+class Visit:
+    url: str
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    """Every URL the page tried to load other than the file itself."""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def visit(browser: Any, path: Path, width: int) -> Visit:
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    seen = Visit(path.resolve().as_uri(), page)
+
+    def route(handle: Any) -> None:
+        if handle.request.url == seen.url:
+            handle.continue_()
+        else:
+            seen.requests.append(handle.request.url)
+            handle.abort()
+
+    def request(made: Any) -> None:
+        if made.url != seen.url and not made.url.startswith("data:"):
+            seen.requests.append(made.url)
+
+    page.route("**/*", route)
+    page.on("request", request)
+    page.on("console", lambda m: console(seen, m))
+    page.on("pageerror", lambda e: seen.errors.append(str(e)))
+    page.goto(seen.url, wait_until="load")
+    return seen
+
+
+def console(seen: Visit, message: Any) -> None:
+    if message.type == "error":
+        seen.errors.append(message.text)
+
+
+def check_charts(seen: Visit, expected: set[str]) -> None:
+    charts = seen.page.evaluate(CHARTS_JS)
+    assert {c["id"] for c in charts} == expected
+    for chart in charts:
+        assert chart["width"] > 200 and chart["height"] > 100, chart
+        assert chart["title"] and chart["marks"] > 0, chart
+        assert chart["ticks"] >= 2 and chart["axisTitles"] >= 1, chart
+
+
+@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+@pytest.mark.parametrize("variant", ["planned", "document"])
+def test_page_in_chromium(
+    browser: Any,
+    request: pytest.FixtureRequest,
+    variant: str,
+    width: int,
+    tmp_path: Path,
+    artifacts: Path,
+) -> None:
+    document = request.getfixturevalue(variant)
+    target = tmp_path / "audit.html"
+    write_html(document, target)
+    seen = visit(browser, target, width)
+    try:
+        expected = CORE_CHARTS | (PLAN_CHARTS if variant == "planned" else set())
+        check_charts(seen, expected)
+        overflow = seen.page.evaluate(
+            "document.documentElement.scrollWidth - window.innerWidth"
+        )
+        assert overflow <= 0, "the page scrolls sideways"
+        name = f"audit-{'with-plans' if variant == 'planned' else 'plain'}-{width}"
+        seen.page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+        if width == DESKTOP:
+            seen.page.emulate_media(media="print")
+            seen.page.screenshot(
+                path=str(artifacts / f"{name}-print.png"), full_page=True
+            )
+    finally:
+        seen.page.close()
+    assert seen.errors == []
+    assert seen.requests == []
+
+
+def test_headers_sort_the_rows(
+    browser: Any, planned: dict[str, Any], tmp_path: Path
+) -> None:
+    target = tmp_path / "audit.html"
+    write_html(planned, target)
+    seen = visit(browser, target, DESKTOP)
+    costs = (
+        "Array.from(document.querySelectorAll("
+        '\'table[data-table="tasks"] tbody td[data-col="cost_usd"]\'))'
+        ".map((td) => td.dataset.value)"
+    )
+    header = seen.page.locator('table[data-table="tasks"] th', has_text="Cost").first
+    header.click()
+    down = seen.page.evaluate(costs)
+    header.click()
+    up = seen.page.evaluate(costs)
+    seen.page.close()
+    priced = [float(v) for v in down if v]
+    assert priced == sorted(priced, reverse=True)
+    assert [float(v) for v in up if v] == sorted(priced)
+    unpriced = [""] * (len(down) - len(priced))
+    assert down[len(priced) :] == unpriced and up[len(priced) :] == unpriced
+    assert seen.errors == []
+
+
+def test_blocked_requests_are_seen(browser: Any, tmp_path: Path) -> None:
+    """The harness notices a page that reaches out, so silence means none."""
+    target = tmp_path / "leaky.html"
+    target.write_text('<img src="https://example.com/pixel.png">', encoding="utf-8")
+    seen = visit(browser, target, DESKTOP)
+    seen.page.close()
+    assert "https://example.com/pixel.png" in seen.requests

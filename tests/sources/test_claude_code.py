@@ -1,0 +1,204 @@
+"""Claude Code logs: the same totals as ccusage on the same files.
+
+``tests/fixtures/claude_code/ccusage-daily.json`` was produced, offline, by
+
+    cd tests/fixtures/claude_code
+    TZ=UTC CLAUDE_CONFIG_DIR=$PWD npx ccusage@20.0.24 claude daily --json \\
+        --offline --timezone UTC > ccusage-daily.json
+
+The fixture has streamed messages written as several lines whose output
+count grows, a message repeated by a resumed session in another file, a
+``<synthetic>`` message, a line cut short in the middle of a file, and a last
+line still being written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from costaudit.ledger import Ledger
+from costaudit.ledger.ingest import ingest
+from costaudit.sources.claude_code import (
+    ClaudeCodeSource,
+    decode_folder,
+    default_roots,
+    project_folder,
+)
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "claude_code"
+SHOP = FIXTURE / "projects" / "-home-dev-shop-api"
+NOTES = FIXTURE / "projects" / "-home-dev-notes-site"
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger.open(tmp_path / "l.duckdb")
+
+
+@pytest.fixture
+def scanned(ledger: Ledger) -> Ledger:
+    ingest(ledger, [ClaudeCodeSource([str(FIXTURE / "projects")])])
+    return ledger
+
+
+def test_daily_totals_equal_ccusage(scanned: Ledger) -> None:
+    expected = json.loads((FIXTURE / "ccusage-daily.json").read_text())
+    ours = scanned.fetch(
+        "SELECT strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d'), model,"
+        " sum(input_tokens), sum(cache_write_tokens), sum(cache_read_tokens),"
+        " sum(output_tokens) FROM usage GROUP BY ALL ORDER BY 1, 2"
+    )
+    theirs = sorted(
+        (
+            day["date"],
+            model["modelName"],
+            model["inputTokens"],
+            model["cacheCreationTokens"],
+            model["cacheReadTokens"],
+            model["outputTokens"],
+        )
+        for day in expected["daily"]
+        for model in day["modelBreakdowns"]
+    )
+
+    assert [tuple(int(v) if isinstance(v, int) else v for v in r) for r in ours] == (
+        theirs
+    )
+    totals = scanned.fetch(
+        "SELECT sum(input_tokens), sum(cache_write_tokens), sum(cache_read_tokens),"
+        " sum(output_tokens) FROM usage"
+    )[0]
+    t = expected["totals"]
+    assert totals == (
+        t["inputTokens"],
+        t["cacheCreationTokens"],
+        t["cacheReadTokens"],
+        t["outputTokens"],
+    )
+
+
+def test_streamed_message_counts_once_with_its_last_usage(scanned: Ledger) -> None:
+    rows = scanned.fetch(
+        "SELECT record_key, output_tokens, calls FROM usage"
+        " WHERE record_key LIKE 'msg_01Q8x7Hq2vXbJ3kR5mN9pL4T:%'"
+    )
+
+    assert rows == [
+        ("msg_01Q8x7Hq2vXbJ3kR5mN9pL4T:req_011CRmVbV9zJ7k2w3E4r5T6y", 187, 1)
+    ]
+
+
+def test_record_fields(scanned: Ledger) -> None:
+    rows = scanned.fetch(
+        "SELECT profile, task, session_id, provider, platform, call_kind, model,"
+        " started_at = ended_at FROM usage ORDER BY started_at"
+    )
+
+    assert rows[0] == (
+        "/home/dev/shop-api",
+        "shop-api",
+        "6f1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f",
+        "anthropic",
+        "claude_code",
+        "main",
+        "claude-sonnet-4-20250514",
+        True,
+    )
+    kinds = {(r[6], r[5]) for r in rows}
+    assert ("claude-3-5-haiku-20241022", "subagent") in kinds
+    assert "<synthetic>" not in {r[6] for r in rows}
+    assert {r[0] for r in rows} == {"/home/dev/shop-api", "/home/dev/notes.site"}
+
+
+def test_cut_line_is_an_issue_and_last_partial_line_waits(ledger: Ledger) -> None:
+    summary = ingest(ledger, [ClaudeCodeSource([str(FIXTURE / "projects")])])
+
+    assert [(Path(i.path).parent.name, i.line) for i in summary.issues] == [
+        ("-home-dev-shop-api", 9)
+    ]
+    notes = next(NOTES.glob("*.jsonl"))
+    state = ledger.path_states("claude_code")[str(notes)]
+    data = notes.read_bytes()
+    assert state.offset == data.rindex(b"\n") + 1 < len(data)
+
+
+def test_partial_line_is_read_once_complete(ledger: Ledger, tmp_path: Path) -> None:
+    copy = tmp_path / "projects"
+    shutil.copytree(FIXTURE / "projects", copy)
+    source = ClaudeCodeSource([str(copy)])
+    ingest(ledger, [source])
+    notes = next((copy / NOTES.name).glob("*.jsonl"))
+    text = notes.read_text()
+    head, _, partial = text.rpartition("\n")
+    finished = json.loads(partial + _rest_of_partial_line())
+    notes.write_text(head + "\n" + json.dumps(finished) + "\n")
+
+    summary = ingest(ledger, [source])
+
+    assert summary.total_records == 1
+    assert summary.issues == []
+
+
+def _rest_of_partial_line() -> str:
+    """The fixture's last line was cut after 180 characters; this completes
+    the same JSON text."""
+    source = (NOTES / next(NOTES.glob("*.jsonl")).name).read_text()
+    partial = source.rpartition("\n")[2]
+    full = json.dumps(
+        {
+            "parentUuid": "b0000000-0000-4000-8000-000000000003",
+            "isSidechain": False,
+            "userType": "external",
+            "cwd": "/home/dev/notes.site",
+            "sessionId": "0b9e8d7c-6a5b-4c3d-9e2f-1a0b9c8d7e6f",
+            "version": "1.0.51",
+            "gitBranch": "main",
+            "message": {
+                "id": "msg_01Op6Pending",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-opus-4-1-20250805",
+                "content": [{"type": "text", "text": "More"}],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": 9,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 20780,
+                    "output_tokens": 50,
+                    "service_tier": "standard",
+                },
+            },
+            "requestId": "req_011CRmXgPending",
+            "type": "assistant",
+            "uuid": "b0000000-0000-4000-8000-000000000004",
+            "timestamp": "2025-08-15T14:02:00.000Z",
+        },
+        separators=(",", ":"),
+    )
+    assert full.startswith(partial)
+    return full[len(partial) :]
+
+
+def test_default_roots_follow_claude_config_dir(tmp_path: Path) -> None:
+    env = {"CLAUDE_CONFIG_DIR": f"{tmp_path}/a, {tmp_path}/b"}
+
+    assert default_roots(env, tmp_path) == [
+        f"{tmp_path}/a/projects",
+        f"{tmp_path}/b/projects",
+    ]
+    assert default_roots({}, tmp_path) == [
+        f"{tmp_path}/.config/claude/projects",
+        f"{tmp_path}/.claude/projects",
+    ]
+
+
+def test_project_folder_and_its_decoding() -> None:
+    path = "/h/.claude/projects/-home-dev-x/abc/subagents/agent-1.jsonl"
+
+    assert project_folder(path) == "-home-dev-x"
+    assert decode_folder("-home-dev-x") == "/home/dev/x"
