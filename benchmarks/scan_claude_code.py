@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 MODELS = ("claude-sonnet-4-20250514", "claude-opus-4-1-20250805")
 LINE_HEAD = (
@@ -175,6 +176,16 @@ def measured(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     return float(wall), int(peak_kib) * 1024, rest
 
 
+def last_json(out: str) -> dict[str, object]:
+    """The program's JSON line; anything else it printed goes to stderr."""
+    lines = out.strip().splitlines()
+    for extra in lines[:-1]:
+        print(f"  (output: {extra[:200]})", file=sys.stderr)
+    found = json.loads(lines[-1])
+    assert isinstance(found, dict)
+    return found
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.1f} {five:.1f} {fifteen:.1f}"
@@ -217,13 +228,13 @@ def report(work: Path, data: Path, ccusage: str) -> None:
 
     print(load())
     wall, rss, out = measured(scan, env)
-    cold = json.loads(out)
+    cold: dict[str, Any] = last_json(out)
     print(
         f"costaudit cold scan: {wall:.1f} s wall, peak RSS {rss / 2**20:.0f} MiB, "
         f"{cold['stored']} records stored, {cold['issues']} issues; {load()}"
     )
     wall, rss, out = measured(scan, env)
-    warm = json.loads(out)
+    warm: dict[str, Any] = last_json(out)
     print(
         f"costaudit rescan + report: {wall:.2f} s wall (scan {warm['scan_s']:.2f} s, "
         f"report query {warm['report_s']:.3f} s), peak RSS {rss / 2**20:.0f} MiB, "
@@ -238,7 +249,7 @@ def report(work: Path, data: Path, ccusage: str) -> None:
         return
     argv = [ccusage, "claude", "daily", "--json", "--offline", "--timezone", "UTC"]
     their_wall, rss, out = measured(argv, dict(env, CLAUDE_CONFIG_DIR=str(data)))
-    totals = json.loads(out)["totals"]
+    totals = json.loads(out)["totals"]  # ccusage prints one JSON document
     keys = ("inputTokens", "cacheCreationTokens", "cacheReadTokens", "outputTokens")
     print(
         f"ccusage claude daily --json --offline: {their_wall:.1f} s wall, "

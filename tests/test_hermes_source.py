@@ -151,3 +151,22 @@ def test_reader_never_writes_or_blocks_a_writer(
             "WHERE profile = 'default'"
         )[0]
     assert tuple(int(v) for v in got) == db_totals(db)
+
+
+def test_scan_leaves_no_files_beside_a_quiet_database(
+    write_hermes_home: Callable[..., Path], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    home = write_hermes_home(SPEC)
+
+    def listing() -> dict[str, tuple[int, float]]:
+        return {
+            str(p.relative_to(home)): (p.stat().st_size, p.stat().st_mtime)
+            for p in home.rglob("*")
+            if p.is_file()
+        }
+
+    before = listing()
+    assert not any(name.endswith(("-wal", "-shm")) for name in before)
+    ledger = tmp_path / "l.duckdb"
+    assert cli("--ledger", str(ledger), "--hermes-home", str(home), "scan").code == 0
+    assert listing() == before

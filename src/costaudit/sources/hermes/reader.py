@@ -44,8 +44,22 @@ WATERMARK_SLACK_S = 2.0
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
-    """Open a SQLite file without ever writing to or locking it for writes."""
-    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    """Open a SQLite file without writing to it, locking it for writes, or
+    leaving files beside it.
+
+    While Hermes has the database open in WAL mode, its ``-wal`` and ``-shm``
+    files exist and a read-only connection reads a consistent snapshot
+    through them. When no ``-wal`` file exists nobody is writing, and even a
+    read-only connection would create ``-shm`` and ``-wal`` files it cannot
+    remove; the file is then opened as immutable, which creates nothing. A
+    writer that starts during that read shows up at the next scan.
+    """
+    uri = path.resolve().as_uri()
+    if Path(f"{path}-wal").exists():
+        uri += "?mode=ro"
+    else:
+        uri += "?mode=ro&immutable=1"
+    con = sqlite3.connect(uri, uri=True, timeout=10)
     con.execute("PRAGMA query_only = ON")
     return con
 

@@ -247,7 +247,7 @@ def _bench_rows(
             },
             {
                 "metric": f"$ per M {label} tokens",
-                "value": money(usd),
+                "value": usd.quantize(Decimal("0.0001")),
                 "origin": f"${kwh} per kWh ({kwh.origin})",
             },
         ]

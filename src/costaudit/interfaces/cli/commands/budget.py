@@ -197,9 +197,12 @@ def check(
         sender = AppriseSender(
             notification_urls(config), str(config.path or "<config>")
         )
+        budgets = budgets_from_config(config)
+        if not budgets:
+            note(f"costaudit: no budgets configured in {config.path or 'the config'}")
         result = run_check(
             workspace.ledger,
-            budgets_from_config(config),
+            budgets,
             config.timezone,
             sender,
             datetime.now(tz=UTC),

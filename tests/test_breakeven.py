@@ -1,0 +1,239 @@
+"""Local economics by hand-computed examples: the machine's daily cost, cost
+per million tokens, the break-even volume, speed from memory bandwidth, and
+throughput fitted from call events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from costaudit.analysis.bandwidth import (
+    Bandwidth,
+    bits_per_weight,
+    compare_quantisations,
+    configured_bandwidth,
+    generation_estimate,
+    measure_bandwidth,
+    weight_bytes,
+)
+from costaudit.analysis.breakeven import Machine, Mix, break_even_volume, volume_grid
+from costaudit.analysis.breakeven_report import (
+    BreakevenOptions,
+    build_breakeven,
+    machine_monthly_usd,
+)
+from costaudit.config import Config, load_config
+from costaudit.errors import CostauditError
+from costaudit.ledger.store import Ledger
+from costaudit.local.bench import BenchResult, BenchRun, Phase, Rapl, store_runs
+from costaudit.pricing.energy import Figure, Throughput
+from costaudit.pricing.library import Tokens
+from costaudit.pricing.locality import Locality
+from costaudit.pricing.throughput import measure_throughput
+from costaudit.sources.base import CallEvent, PathState, ScanBatch
+from costaudit.workspace import Options, Workspace
+from tests.ledger_data import ledger_with, record
+
+
+def figure(value: str) -> Figure:
+    return Figure(Decimal(value), "test")
+
+
+def machine(
+    busy: str = "65", idle: str = "15", kwh: str = "0.30", monthly: str = "0",
+    prompt_tps: str = "100", generation_tps: str = "10",
+) -> Machine:  # fmt: skip
+    speed = Throughput(figure(prompt_tps), figure(generation_tps))
+    return Machine(figure(busy), figure(idle), figure(kwh), Decimal(monthly), speed)
+
+
+def test_65_watts_busy_all_day_at_30_cents_is_0468() -> None:
+    assert machine().energy_usd_per_day(Decimal(1)) == Decimal("0.468")
+    # 15 W for 24 h = 0.36 kWh; half busy: (65 + 15) / 2 W for 24 h = 0.96 kWh.
+    assert machine().energy_usd_per_day(Decimal(0)) == Decimal("0.108")
+    assert machine().energy_usd_per_day(Decimal("0.5")) == Decimal("0.288")
+
+
+def test_fixed_cost_per_day_is_the_month_over_its_days() -> None:
+    assert machine(monthly="30.4375").fixed_usd_per_day() == Decimal(1)
+
+
+def test_marginal_cost_per_million_tokens() -> None:
+    m = machine()
+    # 1M prompt tokens at 100/s: 10,000 s at 50 W above idle = 0.1389 kWh.
+    assert m.marginal_usd_per_mtok(Decimal(1)) == Decimal(150_000) / 3_600_000
+    # 1M generated at 10/s: 100,000 s x 50 W = 1.389 kWh at $0.30.
+    assert m.marginal_usd_per_mtok(Decimal(0)) == Decimal(1_500_000) / 3_600_000
+
+
+def test_break_even_volume_by_hand() -> None:
+    m = machine("60", "10", "0.36", "20", "1000", "100")
+    mix = Mix(Decimal("0.9"), Decimal(0), Decimal(0), Decimal("0.1"))
+    # 0.9/1000 + 0.1/100 = 0.0019 s a token; 50 W x 0.0019 s at $0.36/kWh.
+    assert m.marginal_usd_per_token(mix) == Decimal("9.5E-9")
+    # $20 rent + 10 W idle for 30.4375 days at $0.36/kWh = $22.6298 a month.
+    assert m.standing_usd_per_month() == Decimal("22.6298")
+    volume = break_even_volume(m, mix, Decimal("0.000001"))  # $1 per Mtok
+    assert volume is not None
+    assert round(volume, 2) == Decimal("22846845.03")  # 22.6298 / 9.905e-7
+    assert m.usd_per_month(volume, mix) == pytest.approx(volume * Decimal("1e-6"))
+    assert round(m.capacity_per_month(mix)) == 1_384_105_263  # 2,629,800 s / 0.0019
+    assert break_even_volume(m, mix, Decimal("5e-9")) is None
+
+
+def test_mix_of_tokens() -> None:
+    mix = Mix.of(Tokens(500, 300, 0, 200))
+    assert mix == Mix(Decimal("0.5"), Decimal("0.3"), Decimal(0), Decimal("0.2"))
+    assert mix.tokens(1000) == Tokens(500, 300, 0, 200)
+    assert Mix.of(Tokens()) is None
+
+
+def test_volume_grid_covers_whole_decades() -> None:
+    grid = volume_grid(Decimal(30_000), Decimal(2_000_000))
+    assert grid[0] == 10_000 and grid[-1] == 10_000_000
+    assert grid[:5] == [10_000, 17_783, 31_623, 56_234, 100_000]
+
+
+def test_machine_cost_from_rent_and_hardware() -> None:
+    config = Config(raw={"infrastructure": {"monthly_usd": 5, "hardware_usd": 1200,
+                                            "hardware_life_months": 24}})  # fmt: skip
+    total, how = machine_monthly_usd(config)
+    assert total == Decimal(55)
+    assert "$1200 hardware over 24 months" in how
+    assert machine_monthly_usd(Config())[0] == 0
+
+
+def test_generation_speed_from_bandwidth() -> None:
+    speed = generation_estimate(
+        Decimal(4_000_000_000), Bandwidth(Decimal(20), "config")
+    )
+    assert speed.value == Decimal(5)
+    assert speed.origin.startswith("estimate: 20.0 GB/s (config)")
+    assert weight_bytes(Decimal(7), "q8_0") == Decimal("7446250000")
+    with pytest.raises(CostauditError, match="did you mean Q4_K_M"):
+        bits_per_weight("Q4_KM")
+
+
+def test_quantisation_comparison_for_7b() -> None:
+    rows = compare_quantisations(
+        Decimal(7), ["Q4_K_M", "Q8_0"], Bandwidth(Decimal(20), "config"),
+        Decimal(65), Decimal("0.30"),
+    )  # fmt: skip
+    q4, q8 = rows
+    # 7e9 weights x 4.90 bits = 4.2875 GB; 20 GB/s / 4.2875 GB = 4.66 tok/s.
+    assert (q4["size_gb"], q4["generation_tps"]) == (Decimal("4.29"), Decimal("4.66"))
+    assert q4["joules_per_token"] == Decimal("13.948")  # 65 W / 4.66 tok/s
+    assert (q8["size_gb"], q8["generation_tps"]) == (Decimal("7.45"), Decimal("2.69"))
+
+
+def test_bandwidth_from_config_or_measured() -> None:
+    config = Config(raw={"local": {"memory_bandwidth_gbs": 42.5}})
+    assert configured_bandwidth(config) == Bandwidth(Decimal("42.5"), "config")
+    measured = measure_bandwidth(mib=64, repeats=2)
+    assert measured.gb_per_s > 0
+    assert measured.origin.startswith("measured: NumPy copy of 64 MiB")
+
+
+def event(key: str, prompt: int, output: int, **timing: float) -> CallEvent:
+    at = datetime(2026, 11, 2, tzinfo=UTC) + timedelta(minutes=len(key))
+    return CallEvent(
+        source="test", event_key=key, path="/log", at=at, model="qwen-local",
+        endpoint="http://127.0.0.1:8080/v1", prompt_tokens=prompt,
+        output_tokens=output, **timing,
+    )  # fmt: skip
+
+
+def test_throughput_fit_from_call_events(tmp_path: Path) -> None:
+    # Latency alone, made from 50 prompt and 10 generated tokens a second.
+    sizes = [(500, 20), (1000, 50), (200, 100), (800, 10), (300, 60), (1500, 30)]
+    events = [
+        event(f"l{i}", p, o, latency_s=p / 50 + o / 10)
+        for i, (p, o) in enumerate(sizes)
+    ]
+    with Ledger.open(tmp_path / "l.duckdb") as ledger:
+        batch = ScanBatch("test", "/log", PathState("test", "/log"), [], events)
+        ledger.store_batch(batch)
+        fitted = measure_throughput(ledger, Locality())["qwen-local"]
+        assert fitted.prompt_tps.value == Decimal(50)
+        assert fitted.generation_tps.value == Decimal(10)
+        assert fitted.prompt_tps.origin == "fitted to the latency of 6 calls"
+        # Server timings win over latency: 400 tokens in 2 s, 100 in 5 s.
+        timed = event("t", 400, 100, prompt_eval_s=2.0, eval_s=5.0)
+        ledger.store_batch(ScanBatch("test", "/log", PathState("test", "/log"),
+                                     [], [timed]))  # fmt: skip
+        measured = measure_throughput(ledger, Locality())["qwen-local"]
+        assert (measured.prompt_tps.value, measured.generation_tps.value) == (
+            Decimal(200),
+            Decimal(20),
+        )
+
+
+def test_bench_runs_become_the_measured_throughput(tmp_path: Path) -> None:
+    at = datetime(2026, 11, 2, tzinfo=UTC)
+    runs = [
+        BenchRun(at, Phase(256, 0.5, None), Phase(64, 0.4, None)),
+        BenchRun(
+            at + timedelta(seconds=2), Phase(256, 0.3, None), Phase(64, 0.4, None)
+        ),
+    ]
+    result = BenchResult("smol", tmp_path / "smol.gguf", 1000, 2, runs, "configured")
+    assert result.tokens_per_second("prompt") == Decimal(640)  # 512 / 0.8 s
+    assert result.tokens_per_second("generation") == Decimal(160)  # 128 / 0.8 s
+    assert result.joules_per_token("generation", Decimal(64)) == Decimal("0.4")
+    with Ledger.open(tmp_path / "l.duckdb") as ledger:
+        assert store_runs(ledger, result) == 2
+        measured = measure_throughput(ledger, Locality())["smol"]
+    assert (measured.prompt_tps.value, measured.generation_tps.value) == (
+        Decimal(640),
+        Decimal(160),
+    )
+
+
+def test_rapl_counters_and_their_wraparound(tmp_path: Path) -> None:
+    package = tmp_path / "intel-rapl:0"
+    (tmp_path / "intel-rapl:0:0").mkdir(parents=True)  # a subzone: not counted
+    package.mkdir()
+    (package / "energy_uj").write_text("1000000\n")
+    (package / "max_energy_range_uj").write_text("262143328850\n")
+    meter = Rapl(tmp_path)
+    assert meter.problem is None and meter.zones == [package]
+    assert meter.joules([262_142_328_850], [500_000]) == pytest.approx(1.5)
+    assert Rapl(tmp_path / "nothing").problem is not None
+
+
+def test_breakeven_from_a_ledger_by_hand(tmp_path: Path) -> None:
+    config_file = tmp_path / "c.toml"
+    config_file.write_text(
+        "[local]\nwatts = 65\nidle_watts = 15\nkwh_price_usd = 0.30\n"
+        "prompt_tokens_per_second = 100\ngeneration_tokens_per_second = 10\n"
+        "memory_bandwidth_gbs = 20\n[prices.api-m]\ninput_mtok = 1\noutput_mtok = 1\n"
+    )
+    records = [
+        # 36,000 prompt tokens at 100/s and 3,600 generated at 10/s: 720 s busy.
+        record("l", model="qwen-local", provider="custom",
+               endpoint="http://127.0.0.1:8080/v1", input_tokens=36_000,
+               output_tokens=3_600),
+        record("a", model="api-m", provider="acme",
+               endpoint="https://api.acme.example/v1", input_tokens=900_000,
+               output_tokens=100_000),
+    ]  # fmt: skip
+    config = load_config(config_file, required=True)
+    ledger_with(tmp_path / "l.duckdb", records, config).close()
+    options = Options(config_file, tmp_path / "l.duckdb")
+    with Workspace(options) as workspace:
+        doc = build_breakeven(workspace, workspace.window(), BreakevenOptions())
+    m = doc["machine"]
+    assert m["busy_share"] == Decimal(720) / 86_400
+    # (65 W x 1/120 + 15 W x 119/120) x 24 h = 370 Wh at $0.30.
+    assert m["energy_usd_per_day"] == Decimal("0.111")
+    [api] = doc["rows"]
+    assert api["api_usd_per_mtok"] == Decimal(1)
+    # One day of data: 1M tokens a day is 30.4375M a month.
+    assert api["your_tokens_per_month"] == Decimal("30437500")
+    assert doc["user_volume_tokens"] == Decimal("30437500")
+    labels = [s["label"] for s in doc["series"]]
+    assert labels == ["local (qwen-local)", "API (api-m)"]
+    assert any("busy share" in a for a in doc["assumptions"])
