@@ -11,7 +11,7 @@ written several times), then measures, each in its own process:
 Usage::
 
     python benchmarks/scan_claude_code.py [--many-mb 1024] [--big-mb 600]
-        [--ccusage /tmp/ccu/node_modules/.bin/ccusage] [--keep DIR]
+        [--ccusage /tmp/ccu/node_modules/.bin/ccusage] [--keep DIR] [--workers N]
 
 The generated data is deleted at the end unless ``--keep`` names a folder.
 """
@@ -125,7 +125,7 @@ def main():
     from costaudit.ledger.ingest import ingest
     from costaudit.sources.claude_code import ClaudeCodeSource
     ledger = Ledger.open(sys.argv[1])
-    source = ClaudeCodeSource([sys.argv[2]], workers=os.cpu_count())
+    source = ClaudeCodeSource([sys.argv[2]], workers=int(sys.argv[3]))
     summary = ingest(ledger, [source])
     t1 = time.perf_counter()
     rows = ledger.fetch(
@@ -201,6 +201,9 @@ def main() -> None:
         help="ccusage 20.0.24 (npm install --prefix /tmp/ccu ccusage@20.0.24)",
     )
     parser.add_argument("--keep", type=Path, help="generate here and keep the data")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="parsing processes (default 1)"
+    )
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="costaudit-bench-"))
@@ -213,18 +216,25 @@ def main() -> None:
         size = sum(p.stat().st_size for p in data.rglob("*.jsonl"))
         count = sum(1 for _ in data.rglob("*.jsonl"))
         print(f"data: {count} files, {size / 2**20:.0f} MiB; {os.cpu_count()} CPUs")
-        report(work, data, args.ccusage)
+        report(work, data, args.ccusage, args.workers)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def report(work: Path, data: Path, ccusage: str) -> None:
+def report(work: Path, data: Path, ccusage: str, workers: int) -> None:
     env = dict(os.environ, TZ="UTC")
     ledger = work / "ledger.duckdb"
     for stale in (ledger, work / "ledger.duckdb.wal"):
         stale.unlink(missing_ok=True)
-    scan = [sys.executable, "-c", SCAN, str(ledger), str(data / "projects")]
+    scan = [
+        sys.executable,
+        "-c",
+        SCAN,
+        str(ledger),
+        str(data / "projects"),
+        str(workers),
+    ]
 
     print(load())
     wall, rss, out = measured(scan, env)

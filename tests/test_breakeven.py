@@ -137,12 +137,20 @@ def test_bandwidth_from_config_or_measured() -> None:
     assert measured.origin.startswith("measured: NumPy copy of 64 MiB")
 
 
-def event(key: str, prompt: int, output: int, **timing: float) -> CallEvent:
+def event(
+    key: str,
+    prompt: int,
+    output: int,
+    latency_s: float | None = None,
+    prompt_eval_s: float | None = None,
+    eval_s: float | None = None,
+) -> CallEvent:
     at = datetime(2026, 11, 2, tzinfo=UTC) + timedelta(minutes=len(key))
     return CallEvent(
         source="test", event_key=key, path="/log", at=at, model="qwen-local",
         endpoint="http://127.0.0.1:8080/v1", prompt_tokens=prompt,
-        output_tokens=output, **timing,
+        output_tokens=output, latency_s=latency_s, prompt_eval_s=prompt_eval_s,
+        eval_s=eval_s,
     )  # fmt: skip
 
 

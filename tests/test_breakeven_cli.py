@@ -87,7 +87,8 @@ def test_bench_local_on_smollm2(cli: Callable[..., Result], tmp_path: Path) -> N
     gguf = smollm2_gguf()
     args = base(tmp_path)
     result = cli(*args, "bench-local", "--model", str(gguf), "--name", "smollm2",
-                 "--prompt-tokens", "64", "--output-tokens", "16", "--runs", "2",
+                 "--prompt-tokens", "32", "--output-tokens", "8", "--runs", "2",
+                 "--threads", "1",
                  "-f", "json")  # fmt: skip
     assert result.code == 0, result.err
     doc = result.json()

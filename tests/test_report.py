@@ -45,7 +45,7 @@ def test_json_contract(cli: Callable[..., Result], tmp_path: Path) -> None:
     unpriced = [r for r in document["rows"] if r["unpriced_calls"]]
     assert unpriced and unpriced[0]["task"] == "design review"
     codi = next(r for r in document["rows"] if r["profile"] == "codi")
-    assert codi["local_cost_usd"] > 0 and codi["api_cost_usd"] is None
+    assert codi["local_cost_usd"] > 0 and codi["api_cost_usd"] == 0
 
 
 def test_unknown_model_alone_is_unpriced_not_zero(

@@ -109,6 +109,7 @@ def test_number_guard_vetoes_other_quantities(query: str, cached: str) -> None:
         ("May I ask a question?", "Can I ask a question?"),
         ("What is 15% of 200?", "Calculate 15 percent of 200."),
         ("Cheap hotels these days", "Cheap hotels nowadays"),
+        ("What is this year's best phone?", "Best phone this year?"),
         ("What tasks suit ML?", "What tasks suit machine learning?"),
     ],
 )

@@ -1,9 +1,8 @@
 from datetime import UTC, datetime
 
-from conftest import Recorder, Scenario
-
 from costaudit.analysis.advisor import batch
 from costaudit.analysis.advisor.batch import ALREADY_CHEAPEST, NEITHER
+from tests.advisor.scenarios import Recorder, Scenario
 
 
 def test_scheduled_work_batched_or_shifted(

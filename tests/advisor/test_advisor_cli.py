@@ -1,16 +1,23 @@
 import json
+from pathlib import Path
 
 import click
 import pytest
 import typer
-from conftest import T0, Recorder, Scenario, hours
 
 from costaudit.analysis.advisor import STRATEGY_IDS, AdviceOptions, advice_section
 from costaudit.errors import CostauditError
 from costaudit.interfaces.cli import app as cli_app
 from costaudit.interfaces.cli.commands import advise
+from tests.advisor.scenarios import T0, Recorder, Scenario, hours
 
 PROMPT = "Give me a recipe for pancakes"
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stored prompt vectors go to a temporary cache, not the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
 def run(scenario: Scenario, *argv: str) -> int:

@@ -2,7 +2,6 @@ from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from conftest import T0, FakeEmbedder, Recorder, Scenario, hours
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,6 +10,7 @@ from costaudit.analysis.advisor.history import History, Row
 from costaudit.analysis.advisor.model import Draft, finish
 from costaudit.analysis.advisor.runner import AdviceOptions
 from costaudit.analysis.window import Window
+from tests.advisor.scenarios import T0, FakeEmbedder, Recorder, Scenario, hours
 
 SYSTEM = "You are a careful assistant. Answer briefly and cite sources. " * 120
 GROUPS = {"exact_cache": "cache", "semantic_cache": "cache", "model_routing": "venue",

@@ -1,9 +1,8 @@
 from decimal import Decimal
 
-from conftest import T0, Recorder, Scenario, hours
-
 from costaudit.analysis.advisor import exact_cache
 from costaudit.analysis.advisor.model import Confidence
+from tests.advisor.scenarios import T0, Recorder, Scenario, hours
 
 
 def test_n_identical_prompts_give_n_minus_one_hits(

@@ -1,8 +1,7 @@
 from decimal import Decimal
 
-from conftest import Recorder, Scenario
-
 from costaudit.analysis.advisor import local_vs_api
+from tests.advisor.scenarios import Recorder, Scenario
 
 EXPERT = (
     "Prove by induction that $\\sum_{i=1}^n i = n(n+1)/2$, then design a "

@@ -1,10 +1,9 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from conftest import T0, Recorder, Scenario
-
 from costaudit.analysis.advisor import prompt_caching
 from costaudit.strategies.tokens import count_tokens
+from tests.advisor.scenarios import T0, Recorder, Scenario
 
 MTOK = Decimal(1_000_000)
 SYSTEM = "You are a careful assistant. Answer briefly and cite sources. " * 120

@@ -1,8 +1,7 @@
 from datetime import timedelta
 
-from conftest import T0, Recorder, Scenario, hours
-
 from costaudit.analysis.advisor import rate_limit
+from tests.advisor.scenarios import T0, Recorder, Scenario, hours
 
 
 def test_runaway_session_capped_at_the_task_p90(

@@ -1,8 +1,7 @@
 from decimal import Decimal
 
-from conftest import Recorder, Scenario
-
 from costaudit.analysis.advisor import model_routing
+from tests.advisor.scenarios import Recorder, Scenario
 
 MTOK = Decimal(1_000_000)
 LADDER = """

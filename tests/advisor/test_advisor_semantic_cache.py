@@ -1,11 +1,11 @@
 import importlib.util
 
 import pytest
-from conftest import T0, FakeEmbedder, Recorder, Scenario, hours
 
 from costaudit.analysis.advisor import semantic_cache
 from costaudit.analysis.advisor.model import Confidence
 from costaudit.strategies.embeddings import Embedder, EmbeddingModelError
+from tests.advisor.scenarios import T0, FakeEmbedder, Recorder, Scenario, hours
 
 PANCAKES = "Give me a recipe for pancakes"
 PANCAKES_AGAIN = "Share a pancake recipe please"
@@ -95,3 +95,17 @@ def test_real_model_finds_a_paraphrase(scenario: Scenario, record: Recorder) -> 
     draft = semantic_cache.analyse(scenario.facts(), MiniLMEmbedder)
     assert draft.evidence["paraphrase_hits"] == 1
     assert draft.evidence["embedding_model"] == "all-MiniLM-L6-v2-onnx-int8"
+
+
+def test_answers_expire_after_the_ttl(scenario: Scenario, record: Recorder) -> None:
+    scenario.write(
+        [record(PANCAKES), record(PANCAKES_AGAIN, at=T0 + hours(30)),
+         record(PANCAKES_AGAIN, at=T0 + hours(31))],
+        "[advisor]\ncache_ttl_seconds = 86400\n",
+    )  # fmt: skip
+    embedder = FakeEmbedder([[PANCAKES, PANCAKES_AGAIN]])
+    draft = semantic_cache.analyse(scenario.facts(), lambda: embedder)
+    # 30 h after the first prompt its answer has expired; the paraphrase
+    # is stored then and its repeat an hour later is a hit.
+    assert draft.evidence["paraphrase_hits"] == 0
+    assert draft.evidence["exact_hits"] == 1

@@ -1,9 +1,8 @@
 from decimal import Decimal
 
-from conftest import Recorder, Scenario
-
 from costaudit.analysis.advisor import system_prompt
 from costaudit.strategies.tokens import count_tokens
+from tests.advisor.scenarios import Recorder, Scenario
 
 MTOK = Decimal(1_000_000)
 LONG_PROMPT = "You are a careful assistant. Answer briefly and cite sources. " * 120
@@ -40,7 +39,7 @@ def test_trimmed_system_prompt_saving_is_exact(
     saved = second.cost - draft.projected[second.index]
     assert abs(saved - expected) < Decimal("1e-15")
 
-    (found,) = draft.evidence["prompts"]
+    (found,) = draft.evidence["profiles"]
     assert found["system_prompt_tokens"] == size
     assert found["tokenizer"] == "o200k_base, exact"
     assert found["system_prompt_tokens_sent"] == size * calls * 2
@@ -53,7 +52,7 @@ def test_prompt_under_the_target_saves_nothing(
     scenario.write([record(system_prompt="Be brief.", calls=5)])
     draft = system_prompt.analyse(scenario.facts())
     assert draft.projected == {}
-    assert draft.evidence["prompts"][0]["system_prompt_tokens"] == 3
+    assert draft.evidence["profiles"][0]["system_prompt_tokens"] == 3
 
 
 def test_models_without_their_tokenizer_are_labelled_estimates(
@@ -64,4 +63,4 @@ def test_models_without_their_tokenizer_are_labelled_estimates(
                 provider="deepseek", input_tokens=20_000)]
     )  # fmt: skip
     draft = system_prompt.analyse(scenario.facts())
-    assert draft.evidence["prompts"][0]["tokenizer"] == "o200k_base, estimate"
+    assert draft.evidence["profiles"][0]["tokenizer"] == "o200k_base, estimate"

@@ -200,3 +200,20 @@ def test_within_budget_exits_zero(ledger: Ledger, hook: Hook) -> None:
     add(ledger, cfg, spend("a", NOW - timedelta(days=1), "1"))
     result = check(ledger, cfg, hook, NOW)
     assert (result.exit_code, result.deliveries) == (0, [])
+
+
+def test_failed_alert_to_a_removed_url_is_dropped_with_a_note(
+    ledger: Ledger, hook: Hook
+) -> None:
+    cfg = make_config(thresholds=[50])
+    add(ledger, cfg, spend("a", NOW - timedelta(days=1), "6"))
+    hook.status = 500
+    assert check(ledger, cfg, hook, NOW).failures
+    budgets = budgets_from_config(cfg)
+    later = NOW + timedelta(minutes=15)
+    [dropped] = run_check(
+        ledger, budgets, UTC_ZONE, AppriseSender([]), later
+    ).deliveries
+    assert (dropped.retry, dropped.recipient) == (True, "")
+    assert dropped.error == "its notification URL is no longer configured; not sent"
+    assert check(ledger, cfg, hook, later).deliveries == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -286,7 +287,7 @@ def test_worker_processes_read_as_one_process_does(
         log_file.write_text("".join(body) + line(99)[:30])
         return ledger
 
-    def contents(ledger: Ledger) -> tuple[object, ...]:
+    def contents(ledger: Ledger) -> tuple[list[tuple[Any, ...]], ...]:
         return (
             ledger.fetch("SELECT record_key, output_tokens FROM usage ORDER BY 1"),
             ledger.fetch("SELECT path, line, message FROM scan_issues ORDER BY 1, 2"),

@@ -197,11 +197,13 @@ def test_database_in_wal_mode_is_read_unchanged(ledger: Ledger, tmp_path: Path) 
     db = tmp_path / "logs.db"
     make_db(db, ROWS, wal=True)
     fingerprint = digest(db)
+    files = sorted(p.name for p in tmp_path.iterdir())
 
     assert ingest(ledger, [LlmLogsSource([str(db)])]).total_records == 5
-    # SQLite readers of a WAL database may create its -shm index file; the
-    # database itself is not touched.
     assert digest(db) == fingerprint
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        {*files, "l.duckdb", "l.duckdb.wal"}
+    )
 
 
 def test_replaced_database_is_read_again_without_double_counting(

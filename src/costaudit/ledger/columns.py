@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from costaudit.record import UsageRecord
-from costaudit.sources.base import CallEvent
+from costaudit.sources.base import CallEvent, PathState
 
 Columns = dict[str, Any]
 
@@ -117,4 +117,26 @@ EVENT_SELECT = """
     endpoint, session_id, prompt_tokens, cache_read_tokens, output_tokens,
     nullif(latency_s, 'NaN'::DOUBLE), nullif(prompt_eval_s, 'NaN'::DOUBLE),
     nullif(eval_s, 'NaN'::DOUBLE)
+"""
+
+
+def state_columns(states: Sequence[PathState]) -> Columns:
+    s = states
+    return {
+        "source": objects([x.source for x in s]),
+        "path": objects([x.path for x in s]),
+        "identity": objects([x.identity for x in s]),
+        "size": np.array([x.size for x in s], dtype=np.int64),
+        "consumed": np.array([x.offset for x in s], dtype=np.int64),
+        "watermark": np.array(
+            [np.nan if x.watermark is None else x.watermark for x in s]
+        ),
+        "records": np.array([x.records for x in s], dtype=np.int64),
+        "issues": np.array([x.issues for x in s], dtype=np.int64),
+    }
+
+
+STATE_SELECT = """
+    source, path, identity, size, consumed, nullif(watermark, 'NaN'::DOUBLE),
+    records, issues, to_timestamp(?)
 """

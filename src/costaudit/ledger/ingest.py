@@ -8,9 +8,13 @@ from dataclasses import dataclass, field
 
 from costaudit.errors import SourceError
 from costaudit.ledger.store import Ledger
-from costaudit.sources.base import ScanIssue, Source
+from costaudit.sources.base import ScanBatch, ScanIssue, Source
 
 log = logging.getLogger(__name__)
+
+# Many small files make many small batches: store them together.
+FLUSH_ROWS = 20_000
+FLUSH_BATCHES = 1_000
 
 Progress = Callable[[str, int], None]
 """Called with a path and the records just stored from it."""
@@ -46,22 +50,45 @@ def ingest(
         states = ledger.path_states(source.name)
         summary.records.setdefault(source.name, 0)
         summary.events.setdefault(source.name, 0)
+        pending: list[ScanBatch] = []
         try:
             for batch in source.scan(states):
                 if batch.error is not None:
                     log.warning("%s", batch.error)
                     summary.errors.append(batch.error)
                     continue
-                ledger.store_batch(batch)
-                summary.records[source.name] += len(batch.records)
-                summary.events[source.name] += len(batch.events)
-                summary.paths[batch.path] = summary.paths.get(batch.path, 0) + len(
-                    batch.records
-                )
-                summary.issues.extend(batch.issues)
-                if progress is not None:
-                    progress(batch.path, len(batch.records))
+                pending.append(batch)
+                if _size(pending) >= FLUSH_ROWS or len(pending) >= FLUSH_BATCHES:
+                    _flush(ledger, pending, summary, progress)
+                    pending = []
         except SourceError as exc:
             log.warning("%s", exc)
             summary.errors.append(str(exc))
+        # What was read before an error is stored too: nothing is lost.
+        _flush(ledger, pending, summary, progress)
     return summary
+
+
+def _size(batches: Sequence[ScanBatch]) -> int:
+    return sum(len(b.records) + len(b.events) for b in batches)
+
+
+def _flush(
+    ledger: Ledger,
+    batches: Sequence[ScanBatch],
+    summary: ScanSummary,
+    progress: Progress | None,
+) -> None:
+    if not batches:
+        return
+    ledger.store_batches(batches)
+    for batch in batches:
+        name = batch.source
+        summary.records[name] = summary.records.get(name, 0) + len(batch.records)
+        summary.events[name] = summary.events.get(name, 0) + len(batch.events)
+        summary.paths[batch.path] = summary.paths.get(batch.path, 0) + len(
+            batch.records
+        )
+        summary.issues.extend(batch.issues)
+        if progress is not None:
+            progress(batch.path, len(batch.records))

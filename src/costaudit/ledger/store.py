@@ -16,13 +16,15 @@ from costaudit.errors import LedgerError
 from costaudit.ledger.columns import (
     EVENT_SELECT,
     RECORD_SELECT,
+    STATE_SELECT,
     event_columns,
     objects,
     record_columns,
+    state_columns,
 )
 from costaudit.ledger.migrations import MIGRATIONS
 from costaudit.record import UsageRecord
-from costaudit.sources.base import PathState, ScanBatch
+from costaudit.sources.base import CallEvent, PathState, ScanBatch, ScanIssue
 
 log = logging.getLogger(__name__)
 
@@ -111,18 +113,22 @@ class Ledger:
             for row in rows
         }
 
-    def store_batch(
-        self, batch: ScanBatch, prompts: dict[str, str] | None = None
-    ) -> None:
+    def store_batch(self, batch: ScanBatch) -> None:
         """Store a batch's records, events, issues and state atomically."""
+        self.store_batches([batch])
+
+    def store_batches(self, batches: Sequence[ScanBatch]) -> None:
+        """Store several batches in one transaction: each statement and commit
+        costs milliseconds, which adds up over many small files."""
         now = time.time()
+        records = [r for b in batches for r in b.records]
         self.con.execute("BEGIN")
         try:
-            self._upsert_records(batch.records, now)
-            self._store_prompts(batch.records, prompts)
-            self._upsert_events(batch)
-            self._store_issues(batch)
-            self._store_state(batch, now)
+            self._upsert_records(records, now)
+            self._store_prompts(records)
+            self._upsert_events([e for b in batches for e in b.events])
+            self._store_issues([(b.source, i) for b in batches for i in b.issues])
+            self._store_states([b.state for b in batches], now)
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
@@ -137,10 +143,8 @@ class Ledger:
             f"INSERT OR REPLACE INTO usage SELECT {RECORD_SELECT} FROM batch_records"
         )
 
-    def _store_prompts(
-        self, records: Sequence[UsageRecord], prompts: dict[str, str] | None
-    ) -> None:
-        texts = dict(prompts or {})
+    def _store_prompts(self, records: Sequence[UsageRecord]) -> None:
+        texts: dict[str, str] = {}
         for record in records:
             if record.system_prompt:
                 texts.setdefault(text_key(record), record.system_prompt)
@@ -154,39 +158,30 @@ class Ledger:
             "INSERT OR IGNORE INTO prompts SELECT hash, text FROM batch_prompts"
         )
 
-    def _upsert_events(self, batch: ScanBatch) -> None:
-        if not batch.events:
+    def _upsert_events(self, events: Sequence[CallEvent]) -> None:
+        if not events:
             return
-        unique = list({(e.source, e.event_key): e for e in batch.events}.values())
+        unique = list({(e.source, e.event_key): e for e in events}.values())
         batch_events = event_columns(unique)  # noqa: F841 (scanned by name)
         self.con.execute(
             "INSERT OR REPLACE INTO call_events "
             f"SELECT {EVENT_SELECT} FROM batch_events"
         )
 
-    def _store_issues(self, batch: ScanBatch) -> None:
-        for issue in batch.issues:
+    def _store_issues(self, issues: Sequence[tuple[str, ScanIssue]]) -> None:
+        for source, issue in issues:
             self.con.execute(
                 "INSERT INTO scan_issues VALUES (?, ?, ?, ?, now())",
-                [batch.source, issue.path, issue.line, issue.message],
+                [source, issue.path, issue.line, issue.message],
             )
 
-    def _store_state(self, batch: ScanBatch, now: float) -> None:
-        s = batch.state
+    def _store_states(self, states: Sequence[PathState], now: float) -> None:
+        latest = list({(s.source, s.path): s for s in states}.values())
+        batch_states = state_columns(latest)  # noqa: F841 (scanned by name)
         self.con.execute(
-            "INSERT OR REPLACE INTO path_state VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-            "to_timestamp(?))",
-            [
-                s.source,
-                s.path,
-                s.identity,
-                s.size,
-                s.offset,
-                s.watermark,
-                s.records,
-                s.issues,
-                now,
-            ],
+            f"INSERT OR REPLACE INTO path_state SELECT {STATE_SELECT} "
+            "FROM batch_states",
+            [now],
         )
 
     def get_meta(self, key: str) -> str | None:

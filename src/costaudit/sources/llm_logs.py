@@ -11,14 +11,14 @@ count (see :func:`costaudit.sources.openai_jsonl.normalize_usage`): OpenAI's
 Anthropic's ``cache_read_input_tokens`` and ``cache_creation_input_tokens``
 come on top of it.
 
-The database is opened read-only (a ``mode=ro`` URI), so nothing is written
-or migrated; ``llm`` may be writing at the same time. (If the database is in
-WAL mode, SQLite itself may create its ``-shm`` and ``-wal`` companions, as
-any reader does; the database file is not changed.) Rows are read in
-``rowid`` order from the last rowid stored (kept as the path's watermark),
-so a rescan reads only new rows. A replaced database (another inode), or one
-whose rows end below the watermark, is read again from the start; records
-are keyed by the response id, so nothing is counted twice.
+The database is opened read-only, as the Hermes reader opens ``state.db``
+(see :func:`costaudit.sources.hermes.reader.open_read_only`): nothing is
+written, migrated or left beside it, and ``llm`` may be writing meanwhile.
+Rows are read in ``rowid`` order from the last rowid stored (kept as the
+path's watermark), so a rescan reads only new rows. A replaced database
+(another inode), or one whose rows end below the watermark, is read again
+from the start; records are keyed by the response id, so nothing is counted
+twice.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import logging
 import os
 import sqlite3
 import sys
-import urllib.parse
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ import orjson
 from costaudit.record import UsageRecord
 from costaudit.sources.base import PathState, ScanBatch, ScanIssue
 from costaudit.sources.files import BATCH_SIZE, error_batch, parse_time
+from costaudit.sources.hermes.reader import open_read_only
 from costaudit.sources.openai_jsonl import Tokens
 
 log = logging.getLogger(__name__)
@@ -66,14 +66,6 @@ def default_paths(env: Mapping[str, str], home: Path) -> list[str]:
         xdg = env.get("XDG_CONFIG_HOME")
         base = Path(xdg) if xdg else home / ".config"
     return [str(base / "io.datasette.llm" / "logs.db")]
-
-
-def connect_read_only(path: str) -> sqlite3.Connection:
-    """Open a SQLite file without any right to change it."""
-    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
-    connection = sqlite3.connect(uri, uri=True, timeout=2.0)
-    connection.execute("PRAGMA query_only = ON")
-    return connection
 
 
 class LlmLogsSource:
@@ -106,7 +98,7 @@ class LlmLogsSource:
     def _scan_db(self, path: str, state: PathState | None) -> Iterator[ScanBatch]:
         st = os.stat(path)
         identity = f"{st.st_dev}:{st.st_ino}"
-        connection = connect_read_only(path)
+        connection = open_read_only(Path(path))
         try:
             columns = _columns(connection)
             if "input_tokens" not in columns:

@@ -6,7 +6,7 @@ replace the usual places). Sources with no usual place (``openai_jsonl``,
 ``otel``, ``llamacpp``) are read only when ``paths`` names some. Other keys:
 
 - ``claude_code``: ``workers``, processes that parse large amounts of new
-  log in parallel (default: the number of CPUs; 1 reads in this process);
+  log in parallel (default 1: read in this process);
 - ``llm``: ``profile``;
 - ``openai_jsonl``: ``profile``, and the table ``fields`` of dotted paths
   (``timestamp``, ``profile``, ``task``, ``session_id``, ``model``,
@@ -135,7 +135,7 @@ Maker = Callable[[Section, Path, Mapping[str, str]], Source | None]
 
 
 def _claude_code(table: Section, home: Path, env: Mapping[str, str]) -> Source:
-    workers = table.integer("workers", os.cpu_count() or 1) or 1
+    workers = table.integer("workers", 1) or 1
     return ClaudeCodeSource(
         _paths(table, claude_code.default_roots(env, home)), workers=workers
     )

@@ -133,12 +133,12 @@ class _Quantities:
 @functools.lru_cache(maxsize=_MEMO)
 def _quantities(text: str) -> _Quantities:
     tokens = list(_QUANTITY_WORD.finditer(_plain(text).lower()))
-    words = [m.group() for m in tokens]
+    words = [m.group().removesuffix("'s") for m in tokens]
     numbers: set[float] = set()
     units: set[str] = set()
     dates: set[str] = set()
     for i, m in enumerate(tokens):
-        word = m.group().removesuffix("'s")
+        word = words[i]
         if m.group(1):
             numbers.add(float(m.group(1).replace(",", "").replace("_", "")))
             if m.group(2) in lex.UNIT_OF:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from costaudit.analysis.advisor.facts import Facts
 from costaudit.analysis.advisor.history import Row
@@ -163,13 +164,10 @@ def analyse(facts: Facts) -> Draft:
     return draft
 
 
-def _describe(
-    facts: Facts,
-    draft: Draft,
-    options: list[_Option],
-    neither: dict[tuple[str, str, str], list[Decimal]],
-) -> None:
-    draft.evidence = {
+def _evidence(
+    options: list[_Option], neither: dict[tuple[str, str, str], list[Decimal]]
+) -> dict[str, Any]:
+    return {
         "options": [
             {"provider": o.provider, "model": o.model, "how": o.how,
              "detail": o.detail, "records": o.records, "calls": o.calls,
@@ -185,6 +183,15 @@ def _describe(
             )
         ],
     }  # fmt: skip
+
+
+def _describe(
+    facts: Facts,
+    draft: Draft,
+    options: list[_Option],
+    neither: dict[tuple[str, str, str], list[Decimal]],
+) -> None:
+    draft.evidence = _evidence(options, neither)
     for o in options:
         draft.steps.append(
             f"{o.provider}/{o.model} ({o.how}): {o.records:,} scheduled records, "
@@ -201,8 +208,7 @@ def _describe(
             draft.change.append(f"reschedule {tasks} on {o.model} to run {o.how}")
     for (provider, model, note), (calls, cost) in neither.items():
         draft.steps.append(
-            f"{provider}/{model}: {int(calls):,} scheduled calls ({usd(cost)}): "
-            f"{note}"
+            f"{provider}/{model}: {int(calls):,} scheduled calls ({usd(cost)}): {note}"
         )
     draft.assumptions = [
         "scheduled work can wait: batch results come within 24 hours",

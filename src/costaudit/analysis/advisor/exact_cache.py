@@ -57,7 +57,8 @@ class Replay:
     multi_call_hits: int = 0
     whole_session_usd: Decimal = Decimal(0)
     hits: dict[str, Repeat] = field(default_factory=dict)
-    volatile: dict[str, Repeat] = field(default_factory=dict)
+    volatile: dict[tuple[str, str], Repeat] = field(default_factory=dict)
+    """By profile and prompt text: the list is about what repeats, not keys."""
     volatile_records: int = 0
 
 
@@ -67,10 +68,10 @@ def first_call_cost(row: Row) -> Decimal:
     return row.cost / Decimal(max(row.calls, 1))
 
 
-def cache_key(facts: Facts, row: Row) -> str:
-    return prompt_cache_key(
-        row.model, facts.history.system_prompt(row), row.first_prompt or ""
-    )
+def cache_key(row: Row) -> str:
+    # The system prompt enters the key by the digest the ledger keeps of it:
+    # equal texts give equal keys, without hashing long texts again per call.
+    return prompt_cache_key(row.model, row.system_prompt_hash, row.first_prompt or "")
 
 
 def analyse(facts: Facts) -> Draft:
@@ -80,16 +81,18 @@ def analyse(facts: Facts) -> Draft:
     replay = Replay()
     draft = Draft()
     for row in rows:
-        key = cache_key(facts, row)
         verdict = facts.volatility(row)
         if verdict.volatile:
             replay.volatile_records += 1
+            # Counting from -1: the first time a text is seen is no repeat.
             seen = replay.volatile.setdefault(
-                key, Repeat(row, -1, reasons=verdict.reasons)
+                (row.profile, row.first_prompt or ""),
+                Repeat(row, -1, reasons=verdict.reasons),
             )
             seen.hits += 1
             continue
         replay.lookups += 1
+        key = cache_key(row)
         if cache.lookup(key, row.epoch) is None:
             cache.store(key, row.index, row.epoch)
             continue

@@ -156,7 +156,7 @@ def _describe(
         "tasks": [t.document() for t in tasks[:20]],
         "held_back": [f"{t.profile}/{t.task}: {t.hard_calls:,} hard or expert calls"
                       for t in held[:10]],
-        "local_busy_hours_per_day": busy_per_day,
+        "local_busy_hours_per_day": busy_per_day.quantize(Decimal("0.01")),
     }  # fmt: skip
     draft.steps.append(f"local: {_energy_text(facts, local.model)}; API: {api.label}")
     for t in sorted(moved, key=lambda t: -t.savings)[:8]:

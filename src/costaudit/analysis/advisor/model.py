@@ -81,41 +81,45 @@ class Strategy:
 
 
 def finish(
-    history: History, id: str, title: str, group: str | None, draft: Draft
+    history: History, strategy_id: str, title: str, group: str | None, draft: Draft
 ) -> Strategy:
     """Total a draft's savings and describe what they apply to."""
     savings = Decimal(0)
     by_task: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
     sessions: set[tuple[str, str]] = set()
-    calls = 0
     for index, after in draft.projected.items():
         row = history.rows[index]
         if row.cost is None or after == row.cost:
             continue
-        saved = row.cost - after
-        savings += saved
-        calls += row.calls
+        savings += row.cost - after
         sessions.add(row.session)
         by_task[row.operation][0] += row.calls
-        by_task[row.operation][1] += saved
+        by_task[row.operation][1] += row.cost - after
     monthly = savings * history.month_factor
     spend = history.spend_usd
     share = savings / spend if spend else None
     draft.steps.append(month_step(history, savings, monthly, share))
+    applies_to = _applies_to(history, by_task, len(sessions))
+    return Strategy(
+        strategy_id, title, group, savings, monthly, share, applies_to, draft
+    )
+
+
+def _applies_to(
+    history: History, by_task: dict[tuple[str, str], list[Any]], sessions: int
+) -> dict[str, Any]:
+    calls = sum(n for n, _ in by_task.values())
     tasks = sorted(by_task.items(), key=lambda item: (-item[1][1], item[0]))
-    applies_to = {
+    return {
         "calls": calls,
-        "sessions": len(sessions),
-        "call_share": Decimal(calls) / Decimal(history.calls)
-        if history.calls
-        else None,
+        "sessions": sessions,
+        "call_share": Decimal(calls) / history.calls if history.calls else None,
         "tasks": [
             {"profile": p, "task": t, "calls": n, "savings_usd": s}
             for (p, t), (n, s) in tasks[:TOP_TASKS]
         ],
         "more_tasks": max(0, len(tasks) - TOP_TASKS),
     }
-    return Strategy(id, title, group, savings, monthly, share, applies_to, draft)
 
 
 def month_step(

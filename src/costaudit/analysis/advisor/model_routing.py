@@ -153,6 +153,8 @@ def _example(
         "profile": row.profile,
         "task": row.task,
         "calls": row.calls,
+        "prompt_tokens": row.prompt_tokens,
+        "output_tokens": row.output_tokens,
         "tier": difficulty.tier,
         "score": difficulty.score,
         "reasons": [f"{why} ({points:+d})" for why, points in difficulty.reasons],

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from costaudit.analysis.advisor.facts import Facts
 from costaudit.analysis.advisor.history import Row
@@ -164,10 +165,12 @@ def _rates_text(rates: Rates | None) -> str:
     )
 
 
-def _describe(facts: Facts, draft: Draft, found: _Found) -> None:
-    unread = sorted(found.unread.items(), key=lambda item: -item[1].savings)
-    wasted = sorted(found.wasted.items(), key=lambda item: -item[1].savings)
-    draft.evidence = {
+_Unread = list[tuple[tuple[str, str], _Tally]]
+_Wasted = list[tuple[tuple[str, str, str], _Tally]]
+
+
+def _evidence(unread: _Unread, wasted: _Wasted) -> dict[str, Any]:
+    return {
         "repeated_prefix_not_read": [
             {"provider": p, "model": m, "records": t.records, "calls": t.calls,
              "tokens_readable": t.tokens, "rates": _rates_text(t.rates),
@@ -181,6 +184,12 @@ def _describe(facts: Facts, draft: Draft, found: _Found) -> None:
             for (p, k, m), t in wasted[:10]
         ],
     }  # fmt: skip
+
+
+def _describe(facts: Facts, draft: Draft, found: _Found) -> None:
+    unread = sorted(found.unread.items(), key=lambda item: -item[1].savings)
+    wasted = sorted(found.wasted.items(), key=lambda item: -item[1].savings)
+    draft.evidence = _evidence(unread, wasted)
     ttl = facts.settings.provider_cache_ttl_seconds
     for (provider, model), t in unread[:5]:
         draft.steps.append(

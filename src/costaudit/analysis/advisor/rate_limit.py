@@ -183,15 +183,10 @@ def analyse(facts: Facts) -> Draft:
     return draft
 
 
-def _describe(
-    facts: Facts,
-    draft: Draft,
-    loops: list[_Loop],
-    runaways: list[_Runaway],
-    bursts: list[dict[str, object]],
-) -> None:
-    settings = facts.settings
-    draft.evidence = {
+def _evidence(
+    loops: list[_Loop], runaways: list[_Runaway], bursts: list[dict[str, object]]
+) -> dict[str, object]:
+    return {
         "runaway_sessions": [
             {"profile": r.session.profile, "task": r.session.task,
              "session_id": r.session.session_id, "calls": r.session.calls,
@@ -209,6 +204,17 @@ def _describe(
         ],
         "bursts": bursts,
     }  # fmt: skip
+
+
+def _describe(
+    facts: Facts,
+    draft: Draft,
+    loops: list[_Loop],
+    runaways: list[_Runaway],
+    bursts: list[dict[str, object]],
+) -> None:
+    settings = facts.settings
+    draft.evidence = _evidence(loops, runaways, bursts)
     for r in runaways[:5]:
         s = r.session
         draft.steps.append(

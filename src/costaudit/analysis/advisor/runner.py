@@ -26,6 +26,7 @@ from costaudit.analysis.advisor.model import Draft, Strategy, finish
 from costaudit.analysis.advisor.prices import Prices
 from costaudit.analysis.advisor.semantic_cache import EmbedderFactory
 from costaudit.analysis.advisor.settings import AdvisorSettings
+from costaudit.analysis.advisor.vectors import StoredEmbedder
 from costaudit.analysis.window import Window
 from costaudit.errors import CostauditError
 from costaudit.strategies.embeddings import Embedder
@@ -35,9 +36,10 @@ log = logging.getLogger(__name__)
 
 
 def default_embedder() -> Embedder:
+    """MiniLM, with each prompt's vector kept on disk for the next run."""
     from costaudit.strategies.embeddings import MiniLMEmbedder
 
-    return MiniLMEmbedder()
+    return StoredEmbedder(MiniLMEmbedder())
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from costaudit.analysis.advisor.exact_cache import first_call_cost
 from costaudit.analysis.advisor.facts import Facts
@@ -30,7 +34,7 @@ from costaudit.strategies.semantic_cache import Lookup, SemanticCache, namespace
 log = logging.getLogger(__name__)
 
 ID = "semantic_cache"
-TITLE = "Cache paraphrases (semantic cache)"
+TITLE = "Cache paraphrases"
 GROUP = "cache"
 INSTALL = "pip install 'costaudit[semantic]'"
 SHOWN_PAIRS = 10
@@ -126,6 +130,49 @@ def analyse(facts: Facts, make_embedder: EmbedderFactory) -> Draft:
     return draft
 
 
+class _Periods:
+    """Semantic caches by period of one time to live.
+
+    A lookup can only be served by an entry stored less than a time to live
+    ago: one of its own period or of the period before. Older periods are
+    dropped, so each search scans days of prompts, not the whole history,
+    and the replay stays linear in the number of records.
+    """
+
+    def __init__(self, make: Callable[[], SemanticCache[int]], ttl: float) -> None:
+        self.make = make
+        self.ttl = ttl
+        self.caches: dict[int, SemanticCache[int]] = {}
+
+    def probe(
+        self, text: str, space: str, vector: NDArray[np.float32], epoch: float
+    ) -> Lookup[int]:
+        period = int(epoch // self.ttl)
+        for old in [p for p in self.caches if p < period - 1]:
+            del self.caches[old]
+        found: list[Lookup[int]] = []
+        for p in (period, period - 1):
+            if p in self.caches:
+                found.append(self.caches[p].probe(text, namespace=space, vector=vector))
+                if found[-1].match is not None and found[-1].match.exact:
+                    # Nothing beats the same text: skip the older period.
+                    return found[-1]
+        ranked = [(m.exact, m.similarity, f) for f in found if (m := f.match)]
+        if ranked:
+            return max(ranked, key=lambda item: item[:2])[2]
+        candidates = sorted(
+            (c for f in found for c in f.candidates), key=lambda c: -c.similarity
+        )
+        return Lookup(text, space, None, tuple(candidates))
+
+    def add(
+        self, text: str, ref: int, space: str, vector: NDArray[np.float32], epoch: float
+    ) -> None:
+        period = int(epoch // self.ttl)
+        cache = self.caches.setdefault(period, self.make())
+        cache.add(text, ref, namespace=space, vector=vector)
+
+
 def _replay(
     facts: Facts, embedder: Embedder, rows: list[Row], replay: _Replay, draft: Draft
 ) -> None:
@@ -137,11 +184,14 @@ def _replay(
     replay.timings["embedded"] = float(len(texts))
     position = {text: i for i, text in enumerate(texts)}
     clock = _Clock()
-    cache: SemanticCache[int] = SemanticCache(
-        embedder,
-        threshold=settings.semantic_threshold,
-        ttl_seconds=settings.cache_ttl_seconds,
-        clock=clock,
+    periods = _Periods(
+        lambda: SemanticCache(
+            embedder,
+            threshold=settings.semantic_threshold,
+            ttl_seconds=settings.cache_ttl_seconds,
+            clock=clock,
+        ),
+        settings.cache_ttl_seconds,
     )
     started = time.perf_counter()
     for row in rows:
@@ -149,11 +199,11 @@ def _replay(
         clock.now = row.epoch
         space = namespace_for(row.model, facts.history.system_prompt(row))
         vector = vectors[position[text]]
-        found = cache.probe(text, namespace=space, vector=vector)
+        found = periods.probe(text, space, vector, row.epoch)
         replay.lookups += 1
         _note(found, replay, settings.semantic_threshold, settings.borderline_margin)
         if found.match is None:
-            cache.add(text, row.index, namespace=space, vector=vector)
+            periods.add(text, row.index, space, vector, row.epoch)
             continue
         saved = first_call_cost(row)
         draft.projected[row.index] = (row.cost or Decimal(0)) - saved
@@ -190,17 +240,14 @@ def _note(found: Lookup[int], replay: _Replay, threshold: float, margin: float) 
     replay.misses.offer(nearest.similarity, threshold, texts, nearest.verdict)
 
 
-def _describe(facts: Facts, draft: Draft, replay: _Replay, model: str) -> None:
-    settings = facts.settings
-    threshold, margin = settings.semantic_threshold, settings.borderline_margin
+def _evidence(replay: _Replay, model: str, threshold: float) -> dict[str, Any]:
     hits = replay.exact_hits + replay.paraphrase_hits
-    rate = Decimal(hits) / Decimal(replay.lookups) if replay.lookups else None
-    draft.evidence = {
+    return {
         "embedding_model": model,
         "threshold": threshold,
         "lookups": replay.lookups,
         "hits": hits,
-        "hit_rate": rate,
+        "hit_rate": Decimal(hits) / replay.lookups if replay.lookups else None,
         "exact_hits": replay.exact_hits,
         "paraphrase_hits": replay.paraphrase_hits,
         "paraphrase_savings_usd": replay.paraphrase_usd,
@@ -210,6 +257,13 @@ def _describe(facts: Facts, draft: Draft, replay: _Replay, model: str) -> None:
         "misses_nearest_threshold": [p.document() for p in replay.misses.pairs()],
         "vetoed_pairs": [p.document() for p in replay.vetoed_pairs],
     }
+
+
+def _describe(facts: Facts, draft: Draft, replay: _Replay, model: str) -> None:
+    settings = facts.settings
+    threshold, margin = settings.semantic_threshold, settings.borderline_margin
+    draft.evidence = _evidence(replay, model, threshold)
+    hits, rate = draft.evidence["hits"], draft.evidence["hit_rate"]
     draft.steps += [
         f"embedded {int(replay.timings.get('embedded', 0)):,} distinct prompts "
         f"with {model}; replayed {replay.lookups:,} cacheable records in time "

@@ -9,7 +9,7 @@ the provider's cache costs less to send, so trimming it saves less).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from costaudit.analysis.advisor.facts import Facts, PromptSize
@@ -24,29 +24,53 @@ GROUP = None
 
 
 @dataclass
-class _Prompt:
-    """One system prompt of one profile, over the records that sent it."""
+class _Profile:
+    """A profile's system prompts, over the records that sent them."""
 
     profile: str
-    size: PromptSize
     model: str
     calls: int = 0
+    tokens_sent: int = 0
     prompt_tokens: int = 0
     cache_read_tokens: int = 0
+    largest: int = 0
+    texts: set[str] = field(default_factory=set)
+    exact: bool = True
+    encoding: str = ""
     removed_tokens: int = 0
     savings: Decimal = Decimal(0)
 
+    def add(self, row: Row, size: PromptSize) -> None:
+        self.calls += row.calls
+        self.tokens_sent += size.tokens * row.calls
+        self.prompt_tokens += row.prompt_tokens
+        self.cache_read_tokens += row.cache_read_tokens
+        self.largest = max(self.largest, size.tokens)
+        self.texts.add(row.system_prompt_hash or "")
+        self.exact = self.exact and size.exact
+        self.encoding = size.encoding
+
+    @property
+    def tokens(self) -> int:
+        """Tokens per call, averaged over calls when the prompt varied."""
+        return round(self.tokens_sent / self.calls) if self.calls else 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.encoding}, {'exact' if self.exact else 'estimate'}"
+
     def document(self, target: int) -> dict[str, object]:
-        sent = self.size.tokens * self.calls
         return {
             "profile": self.profile,
             "model": self.model,
-            "system_prompt_tokens": self.size.tokens,
-            "tokenizer": self.size.label,
+            "system_prompt_tokens": self.tokens,
+            "largest_tokens": self.largest,
+            "distinct_prompts": len(self.texts),
+            "tokenizer": self.label,
             "calls": self.calls,
-            "system_prompt_tokens_sent": sent,
+            "system_prompt_tokens_sent": self.tokens_sent,
             "prompt_tokens": self.prompt_tokens,
-            "share_of_input": _ratio(sent, self.prompt_tokens),
+            "share_of_input": _ratio(self.tokens_sent, self.prompt_tokens),
             "cache_read_share": _ratio(self.cache_read_tokens, self.prompt_tokens),
             "target_tokens": target,
             "tokens_removed": self.removed_tokens,
@@ -90,19 +114,16 @@ def trimmed_cost(facts: Facts, row: Row, removed: int) -> Decimal | None:
 
 def analyse(facts: Facts) -> Draft:
     target = facts.settings.system_prompt_target_tokens
-    prompts: dict[tuple[str, str], _Prompt] = {}
+    profiles: dict[str, _Profile] = {}
     draft = Draft()
     unsized = 0
     for row in facts.history.rows:
         size = facts.system_prompt_size(row)
-        if size is None or row.system_prompt_hash is None:
+        if size is None:
             unsized += row.calls
             continue
-        key = (row.profile, row.system_prompt_hash)
-        prompt = prompts.setdefault(key, _Prompt(row.profile, size, row.model))
-        prompt.calls += row.calls
-        prompt.prompt_tokens += row.prompt_tokens
-        prompt.cache_read_tokens += row.cache_read_tokens
+        found = profiles.setdefault(row.profile, _Profile(row.profile, row.model))
+        found.add(row, size)
         if size.tokens <= target or row.cost is None:
             continue
         removed = min((size.tokens - target) * row.calls, row.prompt_tokens)
@@ -110,40 +131,41 @@ def analyse(facts: Facts) -> Draft:
         if after is None:
             continue
         draft.projected[row.index] = after
-        prompt.removed_tokens += removed
-        prompt.savings += row.cost - after
-    ranked = sorted(prompts.values(), key=lambda p: (-p.savings, -p.calls))
+        found.removed_tokens += removed
+        found.savings += row.cost - after
+    ranked = sorted(profiles.values(), key=lambda p: (-p.savings, -p.tokens_sent))
     _describe(facts, draft, ranked, unsized)
     return draft
 
 
-def _describe(facts: Facts, draft: Draft, ranked: list[_Prompt], unsized: int) -> None:
+def _describe(facts: Facts, draft: Draft, ranked: list[_Profile], unsized: int) -> None:
     target = facts.settings.system_prompt_target_tokens
     draft.evidence = {
         "target_tokens": target,
-        "prompts": [p.document(target) for p in ranked[:20]],
+        "profiles": [p.document(target) for p in ranked[:20]],
         "calls_without_system_prompt_text": unsized,
     }
-    for p in ranked[:5]:
-        sent = p.size.tokens * p.calls
+    for p in ranked[:8]:
+        varied = f", {len(p.texts)} versions" if len(p.texts) > 1 else ""
         draft.steps.append(
-            f"profile '{p.profile}' ({p.model}): system prompt {p.size.tokens:,} "
-            f"tokens ({p.size.label}) x {p.calls:,} calls = {sent:,} tokens, "
-            f"{percent(_ratio(sent, p.prompt_tokens))} of its {p.prompt_tokens:,} "
-            f"prompt tokens ({percent(_ratio(p.cache_read_tokens, p.prompt_tokens))}"
-            " read from cache)"
+            f"profile '{p.profile}': system prompt {p.tokens:,} tokens a call "
+            f"({p.label}{varied}) x {p.calls:,} calls = {p.tokens_sent:,} tokens, "
+            f"{percent(_ratio(p.tokens_sent, p.prompt_tokens))} of its "
+            f"{p.prompt_tokens:,} prompt tokens "
+            f"({percent(_ratio(p.cache_read_tokens, p.prompt_tokens))} read from cache)"
         )
         if p.removed_tokens:
+            rate = p.savings / p.removed_tokens * MTOK
             draft.steps.append(
-                f"  trimmed to {target:,}: {p.size.tokens - target:,} tokens x "
-                f"{p.calls:,} calls = {p.removed_tokens:,} fewer tokens, each "
-                f"priced at its record's own input/cache mix: {usd(p.savings)}"
+                f"  trimmed to {target:,} tokens: {p.removed_tokens:,} fewer tokens, "
+                f"each priced at its record's own input and cache mix (on average "
+                f"${rate:.4f} per MTok): {usd(p.savings)}"
             )
             draft.change.append(
-                f"profile '{p.profile}': cut the system prompt from "
-                f"{p.size.tokens:,} to at most {target:,} tokens; it is sent on "
-                f"each of {p.calls:,} calls. Move rarely needed instructions "
-                "into skills or files the agent reads on demand."
+                f"profile '{p.profile}': cut the system prompt from {p.tokens:,} "
+                f"to at most {target:,} tokens; it is sent on each of "
+                f"{p.calls:,} calls. Move rarely needed instructions into skills "
+                "or files the agent reads on demand."
             )
     draft.assumptions = [
         f"target size {target:,} tokens ([advisor] system_prompt_target_tokens)",

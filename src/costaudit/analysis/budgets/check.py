@@ -124,7 +124,9 @@ def message(status: BudgetStatus, threshold: Decimal) -> tuple[str, str]:
         else:
             lines.append(f"At this rate the limit is reached on {status.reached_on}.")
     if status.unpriced_calls:
-        lines.append(f"{status.unpriced_calls:,} calls have no price and add $0.")
+        lines.append(
+            f"{status.unpriced_calls:,} calls have no price and are not in the spend."
+        )
     return title, "\n".join(lines)
 
 

@@ -98,7 +98,7 @@ def _thresholds(section: Section) -> tuple[Decimal, ...]:
     for item in raw:
         if isinstance(item, bool) or not isinstance(item, int | float) or item <= 0:
             raise section._fail("thresholds", expected, raw)
-        values.append(Decimal(str(item)))
+        values.append(Decimal(str(item)).normalize())
     return tuple(sorted(set(values)))
 
 

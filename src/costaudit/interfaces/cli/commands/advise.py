@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from costaudit.analysis.advisor import STRATEGY_IDS, AdviceOptions
 from costaudit.analysis.advisor import advise as run_advice
@@ -75,7 +76,7 @@ def render_strategy(out: Console, strategy: dict[str, Any]) -> None:
     """One strategy: savings, where from, the change, evidence, assumptions."""
     applies = strategy["applies_to"]
     out.print(
-        f"\n[bold]{strategy['title']}[/bold] ({strategy['id']}): "
+        f"\n[bold]{escape(strategy['title'])}[/bold] ({strategy['id']}): "
         f"{money(strategy['monthly_savings_usd'], 2)} a month, "
         f"{_percent(strategy['share'])} of spend, confidence "
         f"{strategy['confidence']}",
@@ -90,9 +91,10 @@ def render_strategy(out: Console, strategy: dict[str, Any]) -> None:
             f"  applies to {count(applies['calls'])} calls in "
             f"{count(applies['sessions'])} sessions: {tasks}",
             soft_wrap=True,
+            markup=False,
         )
     for change in strategy["change"]:
-        out.print(f"  change: {change}", soft_wrap=True)
+        out.print(f"  change: {change}", soft_wrap=True, markup=False)
     for key, value in strategy["evidence"].items():
         if isinstance(value, list):
             for item in value[:SHOWN_ITEMS]:

@@ -155,7 +155,11 @@ def _print_breakeven(document: dict[str, Any]) -> None:
     for line in _summary(document):
         out.print(line, markup=False)
     out.print()
-    out.print(table("Break-even against each API model", document["rows"], API_COLUMNS))
+    if document["rows"]:
+        title = "Break-even against each API model"
+        out.print(table(title, document["rows"], API_COLUMNS))
+    else:
+        note("costaudit: no priced API usage in the window; name models with --api")
     for line in text_chart(document["series"], float(document["user_volume_tokens"])):
         out.print(line, markup=False)
     if "quantisation" in document:

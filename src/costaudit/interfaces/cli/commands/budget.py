@@ -145,6 +145,8 @@ def status(
     if fmt is Format.csv:
         emit(fmt, document, documents, CSV_COLUMNS)
         return
+    if not statuses and fmt is Format.table:
+        return
     rows = [_table_row(s) for s in statuses]
     emit(
         fmt,
@@ -170,7 +172,7 @@ def _report(result: CheckResult, dry_run: bool) -> None:
         sys.stdout.write(f"{verb} to {d.recipient}: {d.title}\n")
         if dry_run:
             sys.stdout.write(f"{d.body}\n")
-    if result.failures and not dry_run:
+    if any(d.recipient for d in result.failures) and not dry_run:
         note("costaudit: failed notifications are sent again on the next check")
 
 

@@ -1,0 +1,36 @@
+from pathlib import Path
+
+import numpy as np
+
+from costaudit.analysis.advisor.vectors import MAX_CHUNKS, StoredEmbedder
+from tests.advisor.scenarios import FakeEmbedder
+
+
+def test_vectors_are_kept_between_runs(tmp_path: Path) -> None:
+    inner = FakeEmbedder([["a"], ["b"]])
+    first = StoredEmbedder(inner, tmp_path).embed(["a", "b", "a"])
+    assert inner.calls == 1
+
+    again = FakeEmbedder()
+    stored = StoredEmbedder(again, tmp_path)
+    second = stored.embed(["b", "a"])
+    assert again.calls == 0
+    assert stored.reused == 2
+    np.testing.assert_array_equal(second, first[[1, 0]])
+
+
+def test_chunks_are_merged(tmp_path: Path) -> None:
+    for i in range(MAX_CHUNKS + 1):
+        StoredEmbedder(FakeEmbedder(), tmp_path).embed([f"text {i}"])
+    chunks = list((tmp_path / "fake").glob("chunk-*.npz"))
+    assert len(chunks) <= 2
+    stored = StoredEmbedder(FakeEmbedder(), tmp_path)
+    stored.embed([f"text {i}" for i in range(MAX_CHUNKS + 1)])
+    assert stored.reused == MAX_CHUNKS + 1
+
+
+def test_a_damaged_file_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "fake").mkdir()
+    (tmp_path / "fake" / "chunk-0.npz").write_bytes(b"not numpy")
+    stored = StoredEmbedder(FakeEmbedder(), tmp_path)
+    assert stored.embed(["x"]).shape == (1, 64)
