@@ -130,4 +130,31 @@ MIGRATIONS: tuple[Migration, ...] = (
         "Small key-value facts about the ledger, such as the pricing fingerprint.",
         ("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",),
     ),
+    Migration(
+        "006_budget_alerts",
+        "Remember which budget thresholds alerted in which period and whether each "
+        "notification was delivered, so a threshold alerts once and a failed "
+        "notification is retried.",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS budget_alerts (
+                budget VARCHAR NOT NULL,
+                threshold DECIMAL(9, 3) NOT NULL,
+                period_start TIMESTAMPTZ NOT NULL,
+                period_end TIMESTAMPTZ NOT NULL,
+                target VARCHAR NOT NULL,
+                crossed_at TIMESTAMPTZ NOT NULL,
+                level VARCHAR NOT NULL,
+                title VARCHAR NOT NULL,
+                body VARCHAR NOT NULL,
+                status VARCHAR NOT NULL,
+                attempts INTEGER NOT NULL,
+                last_error VARCHAR,
+                last_attempt_at TIMESTAMPTZ,
+                PRIMARY KEY (budget, threshold, period_start, target)
+            )
+            """,
+        ),
+    ),
 )
+MIGRATIONS_BY_NAME = {migration.name: migration for migration in MIGRATIONS}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from costaudit.config import Config

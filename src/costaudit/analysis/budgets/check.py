@@ -229,7 +229,6 @@ def run_check(
     dry_run: bool = False,
 ) -> CheckResult:
     """Evaluate every budget; send (or, dry, list) what is new or owed."""
-    state.ensure_table(ledger)
     statuses = evaluate_all(ledger, budgets, now, tz)
     retries = state.failed(ledger)
     alerts = pending_alerts(ledger, statuses)

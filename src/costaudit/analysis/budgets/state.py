@@ -18,39 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from costaudit.ledger.migrations import Migration
+from costaudit.ledger.migrations import MIGRATIONS_BY_NAME
 from costaudit.ledger.store import Ledger
 
 SENT = "sent"
 FAILED = "failed"
 RECORDED = "recorded"
 
-BUDGET_ALERTS_MIGRATION = Migration(
-    "006_budget_alerts",
-    "Remember which budget thresholds alerted in which period and whether each "
-    "notification was delivered, so a threshold alerts once and a failed "
-    "notification is retried.",
-    (
-        """
-        CREATE TABLE IF NOT EXISTS budget_alerts (
-            budget VARCHAR NOT NULL,
-            threshold DECIMAL(9, 3) NOT NULL,
-            period_start TIMESTAMPTZ NOT NULL,
-            period_end TIMESTAMPTZ NOT NULL,
-            target VARCHAR NOT NULL,
-            crossed_at TIMESTAMPTZ NOT NULL,
-            level VARCHAR NOT NULL,
-            title VARCHAR NOT NULL,
-            body VARCHAR NOT NULL,
-            status VARCHAR NOT NULL,
-            attempts INTEGER NOT NULL,
-            last_error VARCHAR,
-            last_attempt_at TIMESTAMPTZ,
-            PRIMARY KEY (budget, threshold, period_start, target)
-        )
-        """,
-    ),
-)
+BUDGET_ALERTS_MIGRATION = MIGRATIONS_BY_NAME["006_budget_alerts"]
 
 
 def target_key(url: str) -> str:
@@ -71,12 +46,6 @@ class AlertRow:
     status: str
     attempts: int
     last_error: str | None = None
-
-
-def ensure_table(ledger: Ledger) -> None:
-    """Create the table if the ledger's migrations have not (idempotent)."""
-    for statement in BUDGET_ALERTS_MIGRATION.statements:
-        ledger.con.execute(statement)
 
 
 def alerted(ledger: Ledger, budget: str, now: datetime) -> set[Decimal]:

@@ -16,7 +16,10 @@ import typer
 from costaudit import __version__
 from costaudit.errors import CostauditError
 from costaudit.interfaces.cli.commands import (
+    advise,
     audit,
+    breakeven,
+    budget,
     compare,
     report,
     scan,
@@ -74,6 +77,10 @@ app.command("top")(top.top)
 app.command("compare")(compare.compare)
 app.command("audit")(audit.audit)
 app.command("sources")(sources.sources)
+app.command("advise")(advise.advise)
+app.add_typer(budget.budget_app, name="budget")
+app.command("breakeven")(breakeven.breakeven)
+app.command("bench-local")(breakeven.bench_local)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
