@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from costaudit.workspace import Options
-from tests.html.audit_data import audit_document, prepare, with_plans
+from tests.html.audit_data import audit_document, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,11 +20,6 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Options:
 @pytest.fixture(scope="session")
 def document(filled: Options) -> dict[str, Any]:
     return audit_document(filled)
-
-
-@pytest.fixture(scope="session")
-def planned(document: dict[str, Any]) -> dict[str, Any]:
-    return with_plans(document)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from costaudit.analysis.report import build_report
 from costaudit.analysis.series import daily_by_profile
 from costaudit.analysis.top import top_operations
 from costaudit.analysis.window import Window
-from costaudit.errors import PricingError
+from costaudit.errors import CostauditError, PricingError
 from costaudit.workspace import Workspace
 
 DEFAULT_COMPARE_API = "gpt-4.1-mini"
@@ -28,6 +28,33 @@ class AuditOptions:
     window: Window
     compare_api: str | None = None
     top: int = 5
+    advice: bool = True
+    """Run the advisor (the slowest section: it replays the history)."""
+
+
+def later_sections(workspace: Workspace, options: AuditOptions) -> dict[str, Any]:
+    """The advisor's savings, the budgets and the break-even analysis.
+
+    A section that cannot be worked out says why in place of its figures,
+    so one missing input never hides the rest of the audit.
+    """
+    from costaudit.analysis.advisor import advice_section
+    from costaudit.analysis.breakeven_report import breakeven_section
+    from costaudit.analysis.budgets import budget_section
+
+    window = options.window
+    sections: dict[str, Any] = {}
+    if options.advice:
+        try:
+            sections["advice"] = advice_section(workspace, window)
+        except CostauditError as exc:
+            sections["advice"] = {"error": str(exc), "strategies": []}
+    sections.update(budget_section(workspace, window))
+    try:
+        sections.update(breakeven_section(workspace, window))
+    except CostauditError as exc:
+        sections["breakeven"] = {"error": str(exc), "series": []}
+    return sections
 
 
 def energy_assumptions(workspace: Workspace) -> list[str]:
@@ -126,4 +153,5 @@ def build_audit(workspace: Workspace, options: AuditOptions) -> dict[str, Any]:
         "unpriced": unpriced_models(ledger, window),
         "disagreements": estimate_disagreements(ledger, window),
         "assumptions": energy_assumptions(workspace),
+        **later_sections(workspace, options),
     }

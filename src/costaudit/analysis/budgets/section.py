@@ -66,12 +66,22 @@ def status_document(status: BudgetStatus) -> dict[str, Any]:
 
 
 def budget_section(workspace: Workspace, window: Window) -> dict[str, Any]:
-    """``{"budgets": [...]}`` for the audit document: each budget's period
-    as it stood at the window's end (or now, for an open window)."""
+    """``{"budgets": [...]}`` for the audit document.
+
+    An audit describes its window, so each budget stands as it did at the
+    window's last recorded call (or its end, or now, whichever is first);
+    ``budget status`` is the command for where budgets stand now.
+    """
     now = datetime.now(tz=UTC)
     end = window.end()
     if end is not None and end <= now:
         now = end - timedelta(microseconds=1)
+    where, params = window.where()
+    last = workspace.ledger.fetch(
+        f"SELECT max(ended_at) FROM usage WHERE {where}", params
+    )
+    if last and last[0][0] is not None and last[0][0] < now:
+        now = last[0][0]
     budgets = budgets_from_config(workspace.config)
     statuses = evaluate_all(workspace.ledger, budgets, now, window.tz)
     return {"budgets": [status_document(s) for s in statuses]}

@@ -107,6 +107,19 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
+def _fit_names(widths: list[int], columns: Sequence[Column], room: int) -> None:
+    """Narrow the name columns, widest first, until the row fits ``room``."""
+    # Two cells of padding between columns and a box edge on either side.
+    spare = room - (sum(widths) + 2 * (len(widths) - 1) + 2)
+    names = [i for i, column in enumerate(columns) if not column.numeric]
+    while spare < 0 and names:
+        widest = max(names, key=lambda i: widths[i])
+        if widths[widest] <= 8:
+            break
+        widths[widest] -= 1
+        spare += 1
+
+
 def table(
     title: str | None,
     rows: Sequence[dict[str, Any]],
@@ -121,6 +134,8 @@ def table(
         pad_edge=False,
         collapse_padding=True,
     )
+    footers: list[str] = []
+    widths: list[int] = []
     for column in columns:
         footer = ""
         if totals is not None:
@@ -130,18 +145,22 @@ def table(
                 footer = "total"
         cells = [column.render(row.get(column.key)) for row in rows]
         widest = max((len(c) for c in cells), default=0)
+        footers.append(footer)
+        # Numbers keep their width; names get up to 28 before they fold.
+        widths.append(
+            max(widest, len(footer), len(column.label))
+            if column.numeric
+            else min(max(widest, len(column.label)), 28)
+        )
+    _fit_names(widths, columns, console().width)
+    for column, footer, width in zip(columns, footers, widths, strict=True):
         result.add_column(
             column.label,
             footer=footer,
             justify="right" if column.numeric else "left",
             no_wrap=column.numeric,
             overflow="fold",
-            # Numbers keep their width; names get up to 28 before they fold.
-            min_width=(
-                max(widest, len(footer), len(column.label))
-                if column.numeric
-                else min(max(widest, len(column.label)), 28)
-            ),
+            min_width=width,
         )
     for row in rows:
         result.add_row(*(column.render(row.get(column.key)) for column in columns))

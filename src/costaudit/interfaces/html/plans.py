@@ -35,6 +35,10 @@ BUDGET_COLUMNS = [
     Column("limit_usd", "Limit", "money"),
     Column("spent_usd", "Spent", "money"),
     Column("forecast_usd", "Forecast", "money"),
+    Column("limit_tokens", "Token limit", "count"),
+    Column("spent_tokens", "Tokens", "count"),
+    Column("share", "Share", "percent"),
+    Column("level", "Status"),
 ]
 
 
@@ -84,11 +88,24 @@ def savings_steps(advice: dict[str, Any]) -> list[Step]:
     return steps
 
 
+def _advice_missing(advice: dict[str, Any] | None) -> str | None:
+    """Why there is no advice to draw, or None when there is."""
+    if not advice:
+        return NO_ADVICE
+    if advice.get("error"):
+        return f"No advice: {advice['error']}"
+    if not advice.get("period", {}).get("calls"):
+        return "No usage to advise on in this period."
+    return None
+
+
 def advice_section(document: dict[str, Any]) -> str:
     advice = document.get("advice")
-    if not advice:
-        body = placeholder("advice", NO_ADVICE)
+    message = _advice_missing(advice)
+    if message is not None:
+        body = placeholder("advice", message)
         return section("advice", "Savings the advisor found", body)
+    assert advice is not None
     chart = waterfall_chart(
         "advice",
         "From current to optimised monthly spend",
@@ -117,21 +134,34 @@ def _ordinal(day: Any) -> float:
     return float(date.fromisoformat(str(day)).toordinal())
 
 
+def _budget_unit(budget: dict[str, Any]) -> tuple[str, Any]:
+    """``usd`` or ``tokens`` (a budget with both is drawn in USD), and a
+    formatter for its figures."""
+    if budget.get("limit_usd") is not None:
+        return "usd", money
+    return "tokens", lambda v: "n/a" if v is None else f"{short_count(float(v))} tok"
+
+
 def _budget_chart(index: int, budget: dict[str, Any]) -> str:
     """Spend so far and the forecast to the period's end, under the limit."""
-    spent = [(_ordinal(d["day"]), float(d["cumulative_usd"])) for d in budget["daily"]]
+    unit, show = _budget_unit(budget)
+    spent = [
+        (_ordinal(d["day"]), float(d[f"cumulative_{unit}"])) for d in budget["daily"]
+    ]
     lines = [Line("spent so far", spent)]
-    if budget.get("forecast_usd") is not None:
-        end = (_ordinal(budget["period_end"]), float(budget["forecast_usd"]))
+    if budget.get(f"forecast_{unit}") is not None:
+        end = (_ordinal(budget["period_end"]), float(budget[f"forecast_{unit}"]))
         lines.append(Line("forecast", [spent[-1], end], dashed=True))
-    limit = float(budget["limit_usd"])
+    limit = float(budget[f"limit_{unit}"])
     axis = XAxis("day", lambda x: day_label(date.fromordinal(int(x))), days=True)
     return line_chart(
         f"budget-{index}",
-        f"{budget['name']}: spend against the {money(limit)} limit",
+        f"{budget['name']}: {'spend' if unit == 'usd' else 'tokens'} against the "
+        f"{show(limit)} limit",
         lines,
         axis,
-        rules=[Rule(limit, f"limit {money(limit)}")],
+        rules=[Rule(limit, f"limit {show(limit)}")],
+        y_format=None if unit == "usd" else short_count,
     )
 
 
@@ -155,11 +185,12 @@ def budgets_section(document: dict[str, Any]) -> str:
 
 
 def _budget_caption(budget: dict[str, Any]) -> str:
-    spent, limit = budget.get("spent_usd"), budget.get("limit_usd")
+    unit, show = _budget_unit(budget)
+    spent, limit = budget.get(f"spent_{unit}"), budget.get(f"limit_{unit}")
     left = None if spent is None or limit is None else Decimal(limit) - Decimal(spent)
     return (
-        f"{budget['period_start']} to {budget['period_end']}: spent {money(spent)}, "
-        f"{money(left)} left; forecast {money(budget.get('forecast_usd'))}."
+        f"{budget['period_start']} to {budget['period_end']}: spent {show(spent)}, "
+        f"{show(left)} left; forecast {show(budget.get(f'forecast_{unit}'))}."
     )
 
 

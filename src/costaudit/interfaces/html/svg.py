@@ -182,8 +182,10 @@ def line_chart(
     x_axis: XAxis,
     rules: Sequence[Rule] = (),
     markers: Sequence[Rule] = (),
+    y_format: Callable[[float], str] | None = None,
 ) -> str:
-    """Lines of US dollars against days or a count, with reference lines.
+    """Lines of US dollars (or what ``y_format`` labels) against days or a
+    count, with reference lines.
 
     ``rules`` are horizontal (a limit), ``markers`` vertical (your volume).
     """
@@ -195,7 +197,8 @@ def line_chart(
     x_scale, x_ticks = _x_scale(xs, x_axis)
     y_ticks = nice_ticks(min([0.0, *ys]), max([0.0, *ys]), 4)
     y_scale = Scale(y_ticks[0], y_ticks[-1], bottom, top)
-    parts = [value_axis_left(y_scale, y_ticks, dollars(y_ticks), LEFT, RIGHT)]
+    labels = dollars(y_ticks) if y_format is None else y_format
+    parts = [value_axis_left(y_scale, y_ticks, labels, LEFT, RIGHT)]
     for tick in x_ticks:
         x = x_scale(tick)
         parts.append(line(x, bottom, x, bottom + 4, class_="tick-mark"))

@@ -52,7 +52,7 @@ COLUMNS = [
 ]
 
 
-def _rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+def ranking_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**s, "calls": s["applies_to"]["calls"]} for s in document["strategies"]]
 
 
@@ -116,7 +116,7 @@ def render_advice(out: Console, document: dict[str, Any]) -> None:
     )
     if period["unpriced_calls"]:
         out.print(f"  {count(period['unpriced_calls'])} unpriced calls left out")
-    out.print(table(None, _rows(document), COLUMNS))
+    out.print(table(None, ranking_rows(document), COLUMNS))
     for strategy in document["strategies"]:
         render_strategy(out, strategy)
     out.print(
@@ -166,6 +166,6 @@ def advise(
     if fmt is Format.json:
         print_json(document)
     elif fmt is Format.csv:
-        print_csv(_rows(document), COLUMNS)
+        print_csv(ranking_rows(document), COLUMNS)
     else:
         render_advice(console(), document)

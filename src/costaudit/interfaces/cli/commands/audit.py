@@ -10,6 +10,9 @@ from rich.console import Console
 
 from costaudit.analysis.audit import AuditOptions, build_audit
 from costaudit.interfaces.cli.charts import bar, sparkline
+from costaudit.interfaces.cli.commands.advise import COLUMNS as ADVICE_COLUMNS
+from costaudit.interfaces.cli.commands.advise import ranking_rows
+from costaudit.interfaces.cli.commands.breakeven import API_COLUMNS, summary_lines
 from costaudit.interfaces.cli.commands.compare import COLUMNS as COMPARE_COLUMNS
 from costaudit.interfaces.cli.commands.report import NUMBERS
 from costaudit.interfaces.cli.commands.top import COLUMNS as TOP_COLUMNS
@@ -28,6 +31,7 @@ from costaudit.interfaces.cli.context import (
 from costaudit.interfaces.cli.output import (
     Column,
     Format,
+    compact,
     console,
     count,
     money,
@@ -116,6 +120,85 @@ def render_provenance(out: Console, audit: dict[str, Any]) -> None:
     out.print("\nAssumptions: " + "; ".join(audit["assumptions"]))
 
 
+ADVICE_ROWS = 5
+
+
+def render_advice(out: Console, audit: dict[str, Any]) -> None:
+    advice = audit.get("advice")
+    if advice is None:
+        return
+    out.print()
+    if advice.get("error"):
+        out.print(f"Ways to spend less: {advice['error']}", markup=False)
+        return
+    rows = [r for r in ranking_rows(advice) if r["monthly_savings_usd"] > 0]
+    combined = advice["combined"]
+    out.print(
+        table(
+            "Ways to spend less, a month (costaudit advise for the evidence)",
+            rows[:ADVICE_ROWS],
+            ADVICE_COLUMNS,
+        )
+    )
+    out.print(
+        f"  all together, without double counting: "
+        f"{money(combined['monthly_savings_usd'], 2)} a month "
+        f"({_percent(combined['share'])} of spend)"
+    )
+
+
+def _budget_row(b: dict[str, Any]) -> dict[str, Any]:
+    usd = b["limit_usd"] is not None
+    spent = money(b["spent_usd"], 2) if usd else f"{compact(b['spent_tokens'])} tok"
+    limit = money(b["limit_usd"], 2) if usd else f"{compact(b['limit_tokens'])} tok"
+    share = min(float(b["share"]), 1.0)
+    return {
+        **b,
+        "spent": f"{spent} of {limit}",
+        "used": f"{_percent(b['share'])} {bar(share, 1.0, 10)}",
+        "level": b["level"]
+        + (f", full {b['limit_reached_on']}" if b["limit_reached_on"] else ""),
+    }
+
+
+BUDGET_COLUMNS = [
+    Column("name", "budget"),
+    Column("period", "period"),
+    Column("spent", "spent"),
+    Column("used", "used"),
+    Column("level", "status"),
+]
+
+
+def render_budgets(out: Console, audit: dict[str, Any]) -> None:
+    budgets = audit.get("budgets") or []
+    if not budgets:
+        return
+    as_of = str(budgets[0]["as_of"])[:16]
+    title = f"Budgets as of {as_of} (costaudit budget status: as of now)"
+    out.print()
+    out.print(table(title, [_budget_row(b) for b in budgets], BUDGET_COLUMNS))
+
+
+BREAKEVEN_COLUMNS = [
+    c for c in API_COLUMNS if c.key not in ("api_usd_per_month", "local_usd_per_month")
+]
+
+
+def render_breakeven(out: Console, audit: dict[str, Any]) -> None:
+    breakeven = audit.get("breakeven")
+    if breakeven is None:
+        return
+    out.print()
+    if breakeven.get("error"):
+        out.print(f"Break-even: {breakeven['error']}", markup=False)
+        return
+    for line in summary_lines(breakeven):
+        out.print(line, markup=False)
+    if breakeven["rows"]:
+        out.print(table(None, breakeven["rows"], BREAKEVEN_COLUMNS))
+
+
 def render_audit(audit: dict[str, Any]) -> None:
     out = console()
     render_overview(out, audit)
@@ -146,9 +229,9 @@ def render_audit(audit: dict[str, Any]) -> None:
                 f"costaudit compare --api {lva['api_model']})"
             )
         out.print(f"  local: {lva['local_assumptions']}")
-    for section in audit.get("extra_sections", []):
-        out.print()
-        out.print(section)
+    render_advice(out, audit)
+    render_budgets(out, audit)
+    render_breakeven(out, audit)
     render_provenance(out, audit)
 
 
@@ -165,10 +248,15 @@ def audit(
         Path | None,
         typer.Option("--html", help="Also write a self-contained HTML file."),
     ] = None,
+    no_advice: Annotated[
+        bool,
+        typer.Option("--no-advice", help="Leave out the advisor (the slowest part)."),
+    ] = False,
     no_scan: NoScanOption = False,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """The one-page audit: overview, profiles, top five, local versus API."""
+    """The one-page audit: overview, profiles, top five, local versus API,
+    savings, budgets and break-even."""
     with state(ctx).workspace() as workspace:
         if not no_scan:
             scan_with_progress(workspace)
@@ -176,7 +264,8 @@ def audit(
             parse_day(since, "--since"), parse_day(until, "--until"), tz,
             tuple(profile or ()),
         )  # fmt: skip
-        document = build_audit(workspace, AuditOptions(window, compare_api))
+        options = AuditOptions(window, compare_api, advice=not no_advice)
+        document = build_audit(workspace, options)
         if html is not None:
             from costaudit.interfaces.html import write_html
 

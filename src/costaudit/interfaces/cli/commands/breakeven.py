@@ -129,7 +129,7 @@ def _axis_money(value: float) -> str:
     return f"${value:,.0f}" if value >= 1000 else f"${value:.3g}"
 
 
-def _summary(document: dict[str, Any]) -> list[str]:
+def summary_lines(document: dict[str, Any]) -> list[str]:
     m = document["machine"]
     share = Decimal(m["busy_share"])
     lines = [
@@ -152,7 +152,7 @@ def _summary(document: dict[str, Any]) -> list[str]:
 
 def _print_breakeven(document: dict[str, Any]) -> None:
     out = console()
-    for line in _summary(document):
+    for line in summary_lines(document):
         out.print(line, markup=False)
     out.print()
     if document["rows"]:
