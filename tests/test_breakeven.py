@@ -29,7 +29,12 @@ from costaudit.config import Config, load_config
 from costaudit.errors import CostauditError
 from costaudit.ledger.store import Ledger
 from costaudit.local.bench import BenchResult, BenchRun, Phase, Rapl, store_runs
-from costaudit.pricing.energy import Figure, Throughput
+from costaudit.pricing.energy import (
+    EnergyPricer,
+    EnergySettings,
+    Figure,
+    Throughput,
+)
 from costaudit.pricing.library import Tokens
 from costaudit.pricing.locality import Locality
 from costaudit.pricing.throughput import measure_throughput
@@ -144,10 +149,11 @@ def event(
     latency_s: float | None = None,
     prompt_eval_s: float | None = None,
     eval_s: float | None = None,
+    source: str = "test",
 ) -> CallEvent:
     at = datetime(2026, 11, 2, tzinfo=UTC) + timedelta(minutes=len(key))
     return CallEvent(
-        source="test", event_key=key, path="/log", at=at, model="qwen-local",
+        source=source, event_key=key, path="/log", at=at, model="qwen-local",
         endpoint="http://127.0.0.1:8080/v1", prompt_tokens=prompt,
         output_tokens=output, latency_s=latency_s, prompt_eval_s=prompt_eval_s,
         eval_s=eval_s,
@@ -167,7 +173,7 @@ def test_throughput_fit_from_call_events(tmp_path: Path) -> None:
         fitted = measure_throughput(ledger, Locality())["qwen-local"]
         assert fitted.prompt_tps.value == Decimal(50)
         assert fitted.generation_tps.value == Decimal(10)
-        assert fitted.prompt_tps.origin == "fitted to the latency of 6 calls"
+        assert fitted.prompt_tps.origin == "measured: test, 6 calls (fitted to latency)"
         # Server timings win over latency: 400 tokens in 2 s, 100 in 5 s.
         timed = event("t", 400, 100, prompt_eval_s=2.0, eval_s=5.0)
         ledger.store_batch(ScanBatch("test", "/log", PathState("test", "/log"),
@@ -190,7 +196,11 @@ def test_bench_runs_become_the_measured_throughput(tmp_path: Path) -> None:
     result = BenchResult("smol", tmp_path / "smol.gguf", 1000, 2, runs, "configured")
     assert result.tokens_per_second("prompt") == Decimal(640)  # 512 / 0.8 s
     assert result.tokens_per_second("generation") == Decimal(160)  # 128 / 0.8 s
-    assert result.joules_per_token("generation", Decimal(64)) == Decimal("0.4")
+    # No RAPL: 64 W busy less 16 W idle is 48 J a second, over 160 tok/s.
+    assert result.measured_watts("generation") is None
+    assert result.joules_per_token("generation", Decimal(64), Decimal(16)) == (
+        Decimal("0.3")
+    )
     with Ledger.open(tmp_path / "l.duckdb") as ledger:
         assert store_runs(ledger, result) == 2
         measured = measure_throughput(ledger, Locality())["smol"]
@@ -245,3 +255,81 @@ def test_breakeven_from_a_ledger_by_hand(tmp_path: Path) -> None:
     labels = [s["label"] for s in doc["series"]]
     assert labels == ["local (qwen-local)", "API (api-m)"]
     assert any("busy share" in a for a in doc["assumptions"])
+
+
+def store(ledger: Ledger, events: list[CallEvent]) -> None:
+    for source in {e.source for e in events}:
+        mine = [e for e in events if e.source == source]
+        ledger.store_batch(
+            ScanBatch(source, "/log", PathState(source, "/log"), [], mine)
+        )
+
+
+def test_throughput_comes_from_one_source_in_priority_order(tmp_path: Path) -> None:
+    sizes = [(500, 20), (1000, 50), (200, 100), (800, 10), (300, 60)]
+    hermes = [
+        event(f"h{i}", p, o, latency_s=p / 50 + o / 10, source="hermes_agent_log")
+        for i, (p, o) in enumerate(sizes)
+    ]
+    server = [event("s", 400, 100, prompt_eval_s=2.0, eval_s=5.0, source="llamacpp")]
+    bench = [event("b", 256, 64, prompt_eval_s=0.5, eval_s=1.0, source="bench-local")]
+    with Ledger.open(tmp_path / "l.duckdb") as ledger:
+        store(ledger, bench)
+        only_bench = measure_throughput(ledger, Locality())["qwen-local"]
+        assert only_bench.generation_tps == Figure(
+            Decimal(64), "measured: bench-local, 1 run"
+        )
+        store(ledger, server)
+        from_server = measure_throughput(ledger, Locality())["qwen-local"]
+        assert from_server.prompt_tps == Figure(
+            Decimal(200), "measured: llama.cpp server log, 1 call"
+        )
+        store(ledger, hermes)
+        from_hermes = measure_throughput(ledger, Locality())["qwen-local"]
+    # Not pooled with the server's or the benchmark's timings: Hermes alone.
+    assert from_hermes.prompt_tps == Figure(
+        Decimal(50), "measured: Hermes agent.log, 5 calls (fitted to latency)"
+    )
+    assert from_hermes.generation_tps.value == Decimal(10)
+
+
+def test_too_few_latencies_fall_through_to_the_next_source(tmp_path: Path) -> None:
+    few = [event(f"h{i}", 100, 10, latency_s=3.0, source="hermes_agent_log")
+           for i in range(4)]  # fmt: skip
+    server = [event("s", 400, 100, prompt_eval_s=2.0, eval_s=5.0, source="ollama")]
+    with Ledger.open(tmp_path / "l.duckdb") as ledger:
+        store(ledger, few + server)
+        found = measure_throughput(ledger, Locality())["qwen-local"]
+    assert found.generation_tps.origin == "measured: Ollama server log, 1 call"
+
+
+def test_rapl_energy_is_stored_and_becomes_the_busy_draw(tmp_path: Path) -> None:
+    at = datetime(2026, 11, 2, tzinfo=UTC)
+    runs = [
+        # 30 J over 0.5 s of prefill and 12 J over 0.4 s of generation.
+        BenchRun(at, Phase(256, 0.5, 30.0), Phase(64, 0.4, 12.0)),
+        BenchRun(at + timedelta(seconds=2), Phase(256, 0.5, 30.0),
+                 Phase(64, 0.4, 12.0)),
+    ]  # fmt: skip
+    result = BenchResult("smol", tmp_path / "smol.gguf", 1000, 2, runs, "RAPL")
+    assert result.measured_watts("prompt") == Decimal(60)
+    assert result.measured_watts("generation") == Decimal(30)
+    # 30 W measured less 15 W idle, over 160 tok/s; the 65 W given is unused.
+    assert result.joules_per_token("generation", Decimal(65), Decimal(15)) == (
+        Decimal("0.09375")
+    )
+    with Ledger.open(tmp_path / "l.duckdb") as ledger:
+        store_runs(ledger, result)
+        measured = measure_throughput(ledger, Locality())["smol"]
+        # 84 J over 1.8 s of both phases.
+        assert measured.busy_watts == Figure(
+            Decimal("46.67"), "measured: bench-local, 2 runs, RAPL counters"
+        )
+        energy = EnergyPricer(EnergySettings.from_config(Config()), {"smol": measured})
+        assert energy.watts("smol") == measured.busy_watts
+        assert energy.watts("other").origin == "default"
+        # A draw set for the model in config still wins over the measurement.
+        config = Config(raw={"local": {"model": {"smol": {"watts": 20}}}})
+        configured = EnergyPricer(EnergySettings.from_config(config),
+                                  {"smol": measured})  # fmt: skip
+        assert configured.watts("smol") == Figure(Decimal(20), "config")

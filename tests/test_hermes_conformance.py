@@ -1,7 +1,8 @@
 """Sessions written by hermes-agent 0.19.0's own code, read back by costaudit.
 
 Token totals per profile and per model must equal the databases', and API
-costs must equal genai-prices' own calculation for each row.
+costs must equal genai-prices' own calculation for each row, for the model the
+provider bills (a retired name is billed as its successor).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from genai_prices import Usage, calc_price
 
 from costaudit.ledger.store import Ledger
+from costaudit.pricing.aliases import alias_for
 from tests.conftest import Result
 
 T0 = 1_793_000_000.0  # 2026-10-27
@@ -215,6 +217,11 @@ def check_api_costs(ledger: Ledger) -> None:
     assert rows
     for model, provider, at, inp, cread, cwrite, out, cost, source in rows:
         assert source == "price_library"
+        when = datetime.fromtimestamp(float(at), tz=UTC)
+        # A retired name its provider bills as a newer model (deepseek-chat
+        # since 2026-04-24) is priced as that model: genai-prices' own entry
+        # for the old name still holds the retired model's price.
+        alias = alias_for(model, provider, when)
         expected = calc_price(
             Usage(
                 input_tokens=inp + cread + cwrite,
@@ -222,8 +229,8 @@ def check_api_costs(ledger: Ledger) -> None:
                 cache_write_tokens=cwrite,
                 output_tokens=out,
             ),
-            model,
+            alias.priced_as if alias else model,
             provider_id=provider,
-            genai_request_timestamp=datetime.fromtimestamp(float(at), tz=UTC),
+            genai_request_timestamp=when,
         ).total_price
         assert cost == Decimal(expected).quantize(Decimal("1e-12")), model

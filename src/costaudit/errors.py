@@ -1,18 +1,25 @@
 """Exceptions raised by costaudit.
 
     CostauditError            base of everything costaudit raises on purpose
+    ├── UsageError            a command was asked for something it cannot do
     ├── ConfigError           a config file or value is wrong (names file/field)
     ├── SourceError           a source file cannot be read (names the file)
     │   └── MalformedInput    one line or row is bad (names file and line)
     ├── LedgerError           the ledger file cannot be opened or migrated
     └── PricingError          a price cannot be computed as asked
 
-The CLI maps them all to exit code 1 with the message on stderr.
+The CLI prints the message on stderr and exits with 2 for a UsageError (bad
+usage, as for an unknown option) and 1 for every other.
 """
 
 
 class CostauditError(Exception):
     """Base class of the errors costaudit raises on purpose."""
+
+
+class UsageError(CostauditError):
+    """A command's options ask for something that does not exist or cannot
+    be: an unknown group key, time zone or model, an empty date range."""
 
 
 class ConfigError(CostauditError):

@@ -91,6 +91,11 @@ class UsageRecord:
     system_prompt: str | None = None
     """System prompt text; the ledger keeps each distinct text once."""
     cron_job_id: str | None = None
+    tool_calls: int | None = None
+    """Tool calls the agent's main loop made in the record's session, as the
+    source counts them; None when the source does not say (and on side
+    calls). A session figure: a session whose main loop switched model
+    carries it on each of its main-loop records."""
     agent_cost_usd: Decimal | None = None
     """The agent's own cost figure, when it recorded one."""
     agent_cost_status: str | None = None
@@ -101,6 +106,10 @@ class UsageRecord:
         object.__setattr__(self, "calls", check_count("calls", self.calls))
         for name in TOKEN_FIELDS:
             object.__setattr__(self, name, check_count(name, getattr(self, name)))
+        if self.tool_calls is not None:
+            object.__setattr__(
+                self, "tool_calls", check_count("tool_calls", self.tool_calls)
+            )
         if self.started_at.tzinfo is None or self.ended_at.tzinfo is None:
             raise ValueError("started_at and ended_at must be timezone-aware")
 

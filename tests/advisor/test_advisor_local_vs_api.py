@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from costaudit.analysis.advisor import local_vs_api
+from costaudit.analysis.advisor.model import usd
 from tests.advisor.scenarios import Recorder, Scenario
 
 EXPERT = (
@@ -42,4 +43,10 @@ def test_each_task_moves_where_it_costs_least(
     assert draft.projected[bulk.index] == Decimal("0.14")
     moves = {(t["task"], t["move"]) for t in draft.evidence["tasks"]}
     assert moves == {("titles", "to local"), ("proofs", None), ("bulk", "to API")}
-    assert draft.evidence["held_back"] == ["default/proofs: 60 hard or expert calls"]
+    # Held back, with what the move would have saved for the user to weigh.
+    assert proofs.cost is not None
+    saves = usd(proofs.cost - energy(100, 40, 5_000))
+    assert saves == "$0.004641"
+    assert draft.evidence["held_back"] == [
+        f"default/proofs: 60 hard or expert calls; it would save {saves}"
+    ]

@@ -73,11 +73,18 @@ def add(ledger: Ledger, cfg: Config, *records: Any) -> None:
 
 
 def check(
-    ledger: Ledger, cfg: Config, hook: Hook, now: datetime, dry_run: bool = False
+    ledger: Ledger,
+    cfg: Config,
+    hook: Hook,
+    now: datetime,
+    dry_run: bool = False,
+    attempts: int = 12,
 ) -> CheckResult:
     sender = AppriseSender([hook.url])
     budgets = budgets_from_config(cfg)
-    return run_check(ledger, budgets, UTC_ZONE, sender, now, dry_run=dry_run)
+    return run_check(
+        ledger, budgets, UTC_ZONE, sender, now, dry_run=dry_run, max_attempts=attempts
+    )
 
 
 @pytest.fixture
@@ -217,3 +224,57 @@ def test_failed_alert_to_a_removed_url_is_dropped_with_a_note(
     assert (dropped.retry, dropped.recipient) == (True, "")
     assert dropped.error == "its notification URL is no longer configured; not sent"
     assert check(ledger, cfg, hook, later).deliveries == []
+
+
+def test_a_failing_alert_is_given_up_after_max_attempts(
+    ledger: Ledger, hook: Hook
+) -> None:
+    cfg = make_config(thresholds=[50])
+    add(ledger, cfg, spend("a", NOW - timedelta(days=1), "6"))
+    hook.status = 500
+    first = check(ledger, cfg, hook, NOW, attempts=2)
+    second = check(ledger, cfg, hook, NOW + timedelta(minutes=15), attempts=2)
+    assert (first.exit_code, second.exit_code) == (5, 5)
+    assert second.deliveries[0].retry and not second.deliveries[0].gave_up
+    assert len(hook.received) == 2
+
+    third = check(ledger, cfg, hook, NOW + timedelta(minutes=30), attempts=2)
+    [given_up] = third.deliveries
+    assert given_up.gave_up and given_up.error is not None
+    assert given_up.error.startswith(
+        "given up, not sent again: it failed 2 times (max_attempts = 2)"
+    )
+    assert third.exit_code == 5
+    assert len(hook.received) == 2  # nothing was posted for the give-up
+
+    # Given up is final: no retry, no new alert for the same threshold.
+    fourth = check(ledger, cfg, hook, NOW + timedelta(minutes=45), attempts=2)
+    assert (fourth.deliveries, fourth.exit_code) == ([], 3)
+    assert len(hook.received) == 2
+
+
+def test_a_failing_alert_is_given_up_when_its_period_ends(
+    ledger: Ledger, hook: Hook
+) -> None:
+    cfg = make_config(thresholds=[50])
+    add(ledger, cfg, spend("a", NOW - timedelta(days=1), "6"))
+    hook.status = 500
+    assert check(ledger, cfg, hook, NOW).exit_code == 5
+    hook.status = 200
+    december = datetime(2026, 12, 1, 0, 10, tzinfo=UTC)
+    dry = check(ledger, cfg, hook, december, dry_run=True)
+    assert dry.deliveries == []  # a dry run does not offer to resend it
+    [late] = check(ledger, cfg, hook, december).deliveries
+    assert late.gave_up and late.error is not None
+    assert "its period ended on 2026-12-01 00:00 UTC" in late.error
+    assert len(hook.received) == 1
+
+
+def test_a_three_decimal_threshold_alerts_once(ledger: Ledger, hook: Hook) -> None:
+    cfg = make_config(thresholds=[33.333])
+    add(ledger, cfg, spend("a", NOW - timedelta(days=1), "4"))
+    assert [d.threshold for d in check(ledger, cfg, hook, NOW).deliveries] == [
+        Decimal("33.333")
+    ]
+    assert check(ledger, cfg, hook, NOW + timedelta(hours=1)).deliveries == []
+    assert len(hook.received) == 1

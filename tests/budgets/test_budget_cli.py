@@ -44,7 +44,10 @@ def setup(tmp_path: Path, url: str = "", spent: str = "6") -> list[str]:
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.format(urls=f'"{url}"' if url else ""))
     recent = datetime.now(tz=UTC) - timedelta(hours=1)
-    records = [spend("a", recent, spent)]
+    # codi's only record is two months old: the profile exists, this month
+    # it has spent nothing.
+    old = recent - timedelta(days=62)
+    records = [spend("a", recent, spent), spend("old", old, "1", profile="codi")]
     ledger_with(tmp_path / "l.duckdb", records, Config(raw={"prices": PRICES})).close()
     empty = tmp_path / "no-hermes"
     empty.mkdir(exist_ok=True)
@@ -126,11 +129,22 @@ def test_check_reports_a_failed_notification(
     hook.status = 503
     args = setup(tmp_path, hook.url, spent="12")
     result = cli(*args, "budget", "check", "--no-scan")
-    assert result.code == 4
+    assert result.code == 5  # a limit is reached too (4), but nobody was told
     assert result.out == ""
     assert "notification failed to json://127.0.0.1" in result.err
     assert "503" in result.err
     assert "sent again on the next check" in result.err
+
+    status = cli(*args, "budget", "status", "--no-scan", "-f", "json")
+    failed = status.json()["budgets"][0]["undelivered_alerts"]
+    assert [(f["threshold"], f["status"], f["attempts"]) for f in failed] == [
+        (50.0, "failed", 1),
+        (80.0, "failed", 1),
+    ]
+    assert (
+        "the alert at 50% was not delivered after 1 attempt (to be retried)"
+        in status.err
+    )
 
 
 def test_check_within_budget_is_silent(
@@ -163,7 +177,68 @@ def test_schedule_uses_this_runs_options(
     assert cron.endswith(f"--hermes-home {tmp_path / 'no-hermes'} budget check")
     command = cron.removeprefix("*/10 * * * * ")
     assert f"ExecStart={command}" in lines
-    assert "OnCalendar=*:0/10" in lines and "SuccessExitStatus=3 4" in lines
+    assert "OnUnitActiveSec=10min" in lines and "SuccessExitStatus=3 4" in lines
+    assert '#   loginctl enable-linger "$USER"' in lines
+
+
+def test_schedule_intervals_that_repeat_evenly(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    args = setup(tmp_path)
+    two_hours = cli(*args, "budget", "schedule", "--every", "120").out.splitlines()
+    assert any(line.startswith("0 */2 * * * /") for line in two_hours)
+    assert "OnUnitActiveSec=120min" in two_hours
+    daily = cli(*args, "budget", "schedule", "--every", "1440").out
+    assert "\n0 0 * * * /" in daily
+    bad = cli(*args, "budget", "schedule", "--every", "45")
+    assert bad.code == 2
+    assert "45 minutes does not repeat evenly in cron" in bad.err
+
+
+def test_schedule_escapes_percent_signs(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    args = setup(tmp_path)
+    odd = tmp_path / "100%.toml"
+    odd.write_text((tmp_path / "config.toml").read_text())
+    args[1] = str(odd)
+    lines = cli(*args, "budget", "schedule").out.splitlines()
+    cron = next(line for line in lines if line.startswith("*/15 * * * * /"))
+    assert f"--config {tmp_path}/100\\%.toml" in cron
+    service = next(line for line in lines if line.startswith("ExecStart="))
+    assert f"--config {tmp_path}/100%%.toml" in service
+
+
+def test_bad_timezone_is_the_error_not_missing_budgets(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    args = setup(tmp_path)
+    (tmp_path / "config.toml").write_text('timezone = "Mars/Olympus"\n')
+    for command in ("status", "check"):
+        result = cli(*args, "budget", command, "--no-scan")
+        assert result.code == 1
+        assert "timezone 'Mars/Olympus' is not a known time zone" in result.err
+        assert "no budgets configured" not in result.err
+
+
+def test_unknown_key_and_unknown_profile(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    args = setup(tmp_path)
+    config = tmp_path / "config.toml"
+    config.write_text('[[budgets]]\nname = "x"\nlimit_usd = 1\nperoid = "day"\n')
+    typo = cli(*args, "budget", "check", "--no-scan")
+    assert typo.code == 1
+    assert "budgets[0].peroid is not a known key (did you mean 'period'?)" in typo.err
+    config.write_text(
+        '[[budgets]]\nname = "x"\nscope = "profile:nobody"\nlimit_usd = 1\n'
+    )
+    nobody = cli(*args, "budget", "status", "--no-scan", "-f", "json")
+    assert nobody.code == 0
+    assert (
+        "warning: budget 'x': no usage record in the ledger has profile 'nobody'"
+        in nobody.err
+    )
 
 
 def test_no_budgets_is_a_note(cli: Callable[..., Result], tmp_path: Path) -> None:

@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from costaudit.analysis.budgets import budgets_from_config, evaluate
+from costaudit.analysis.budgets import (
+    budgets_from_config,
+    evaluate,
+    max_attempts,
+    notification_urls,
+    scope_problem,
+)
 from costaudit.analysis.budgets.period import current_period
 from costaudit.config import Config
 from costaudit.errors import ConfigError
@@ -215,3 +221,94 @@ def test_duplicate_names_are_refused() -> None:
     table = {"name": "x", "limit_usd": 1}
     with pytest.raises(ConfigError, match="two budgets are named 'x'"):
         budgets_from_config(config(table, table))
+
+
+def test_rolling_day_forecast_and_limit_day_from_the_recent_rate(
+    tmp_path: Path,
+) -> None:
+    now = datetime(2026, 11, 11, 12, tzinfo=UTC)
+    records = [
+        spend("early", now - timedelta(hours=22), "4"),
+        spend("recent", now - timedelta(hours=3), "3"),
+    ]
+    cfg = config({"name": "r", "period": "day", "rolling": True, "limit_usd": 10})
+    with ledger(tmp_path, records, cfg) as book:
+        [budget] = budgets_from_config(cfg)
+        status = evaluate(book, budget, now, UTC_ZONE)
+    assert status.spent_usd == Decimal(7)
+    assert status.usd is not None
+    # The last quarter of a rolling day is 6 hours: $3 in 6 h is $0.50 an
+    # hour, $12 a day, and a day at that rate leaves $12 in the window.
+    assert status.usd.per_day == Decimal(12)
+    assert status.usd.forecast == Decimal(12)
+    # The $4 leaves the window after 2 hours; then $3 + $0.50 an hour meets
+    # $10 after 14 hours: 02:00 on 12 November.
+    assert status.reached_on == date(2026, 11, 12)
+    assert status.level == "warning"
+
+
+def test_rolling_week_with_nothing_recent_forecasts_nothing(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 11, 12, tzinfo=UTC)
+    records = [spend("old", now - timedelta(days=5), "6")]
+    cfg = config({"name": "r", "period": "week", "rolling": True, "limit_usd": 10})
+    with ledger(tmp_path, records, cfg) as book:
+        [budget] = budgets_from_config(cfg)
+        status = evaluate(book, budget, now, UTC_ZONE)
+    assert status.usd is not None
+    assert (status.usd.per_day, status.usd.forecast) == (0, 0)
+    assert status.reached_on is None
+
+
+def test_a_scope_nothing_matches_is_named(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 11, 12, tzinfo=UTC)
+    cfg = config(
+        {"name": "typo", "scope": "profile:ayvaa", "limit_usd": 1},
+        {"name": "ok", "scope": "profile:ayva", "limit_usd": 1},
+        {"name": "all", "limit_usd": 1},
+    )
+    with ledger(tmp_path, [spend("a", now, "1")], cfg) as book:
+        problems = [scope_problem(book, b) for b in budgets_from_config(cfg)]
+    assert problems == [
+        "budget 'typo': no usage record in the ledger has profile 'ayvaa' "
+        "(did you mean 'ayva'?), so it counts nothing yet",
+        None,
+        None,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"name": "x", "limit_uds": 1}, "budgets[0].limit_uds is not a known key "
+         "(did you mean 'limit_usd'?)"),
+        ({"name": "x", "limit_usd": 1, "colour": "red"}, "budgets[0].colour is not "
+         "a known key (known: name, scope"),
+        ({"name": "x", "limit_usd": 1, "thresholds": [33.3333]},
+         "budgets[0].thresholds must be percentages of at most 3 decimals"),
+        ({"name": "x", "limit_usd": 1, "thresholds": [1e7]},
+         "up to 999999.999"),
+    ],
+)  # fmt: skip
+def test_unknown_keys_and_fine_thresholds_are_refused(
+    table: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        budgets_from_config(config(table))
+    assert message in str(error.value)
+
+
+def test_three_decimal_thresholds_are_kept_exactly() -> None:
+    [budget] = budgets_from_config(
+        config({"name": "x", "limit_usd": 1, "thresholds": [33.333, 66.5, 100]})
+    )
+    assert budget.thresholds == (Decimal("33.333"), Decimal("66.5"), Decimal(100))
+
+
+def test_notifications_refuse_unknown_keys_and_zero_attempts() -> None:
+    typo = Config(raw={"notifications": {"url": ["json://x"]}})
+    with pytest.raises(ConfigError, match=r"notifications\.url is not a known key "):
+        notification_urls(typo)
+    zero = Config(raw={"notifications": {"max_attempts": 0}})
+    with pytest.raises(ConfigError, match="max_attempts must be a whole number"):
+        max_attempts(zero)
+    assert max_attempts(Config()) == 12

@@ -31,14 +31,17 @@ ARGS = [
     "--disable-sync",
 ]
 PHONE, DESKTOP = 390, 1366
+SCREEN_HEIGHTS = {PHONE: 844, DESKTOP: 900}
 CHARTS = {
     "daily",
     "by-task",
     "by-model",
     "local-vs-api",
+    "local-vs-api-totals",
     "advice",
     "breakeven",
 }
+HEADLINE = ("overview.cost_usd", "advice.period.monthly_spend_usd")
 
 CHARTS_JS = """
 () => Array.from(document.querySelectorAll("svg.chart")).map((svg) => {
@@ -54,6 +57,33 @@ CHARTS_JS = """
     axisTitles: svg.querySelectorAll(".axis-title").length,
   };
 })
+"""
+
+# Tables wider than the box that holds them, at this width.
+WIDE_TABLES_JS = """
+() => Array.from(document.querySelectorAll(".table-wrap"))
+  .filter((wrap) => wrap.scrollWidth > wrap.clientWidth + 1)
+  .map((wrap) => wrap.querySelector("table").dataset.table)
+"""
+
+# Chart text that runs outside its own SVG (a clipped tick label, say).
+CLIPPED_TEXT_JS = """
+() => Array.from(document.querySelectorAll("svg.chart")).flatMap((svg) => {
+  const box = svg.getBoundingClientRect();
+  return Array.from(svg.querySelectorAll("text")).filter((t) => {
+    const r = t.getBoundingClientRect();
+    return r.left < box.left - 1 || r.right > box.right + 1
+      || r.top < box.top - 1 || r.bottom > box.bottom + 1;
+  }).map((t) => svg.dataset.chart + ": " + t.textContent);
+})
+"""
+
+# Where each headline figure ends, from the top of the page.
+FIGURE_BOTTOMS_JS = """
+(keys) => Object.fromEntries(keys.map((key) => {
+  const found = document.querySelector(`[data-key="${key}"]`);
+  return [key, found ? found.getBoundingClientRect().bottom + window.scrollY : null];
+}))
 """
 
 
@@ -77,7 +107,8 @@ def browser() -> Iterator[Any]:
 
 
 def visit(browser: Any, path: Path, width: int) -> Visit:
-    page = browser.new_page(viewport={"width": width, "height": 900})
+    height = SCREEN_HEIGHTS.get(width, 900)
+    page = browser.new_page(viewport={"width": width, "height": height})
     seen = Visit(path.resolve().as_uri(), page)
 
     def route(handle: Any) -> None:
@@ -113,6 +144,21 @@ def check_charts(seen: Visit, expected: set[str]) -> None:
         assert chart["ticks"] >= 2 and chart["axisTitles"] >= 1, chart
 
 
+def check_first_screen(seen: Visit, document: dict[str, Any]) -> None:
+    """What was spent (and its monthly rate) and the biggest saving are on
+    the first screen, without scrolling."""
+    strategies = document["advice"]["strategies"]
+    best = max(
+        range(len(strategies)), key=lambda i: strategies[i]["monthly_savings_usd"]
+    )
+    keys = [*HEADLINE, f"advice.strategies.{best}.monthly_savings_usd"]
+    bottoms = seen.page.evaluate(FIGURE_BOTTOMS_JS, keys)
+    height = seen.page.evaluate("window.innerHeight")
+    for key in keys:
+        assert bottoms[key] is not None, key
+        assert bottoms[key] <= height, (key, bottoms[key], height)
+
+
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])
 def test_page_in_chromium(
     browser: Any,
@@ -127,13 +173,18 @@ def test_page_in_chromium(
     try:
         budgets = {f"budget-{i}" for i in range(len(document["budgets"]))}
         assert budgets, "the sample config has budgets"
+        name = f"audit-sample-{width}"
+        seen.page.screenshot(path=str(artifacts / f"{name}-first.png"))
+        seen.page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
         check_charts(seen, CHARTS | budgets)
         overflow = seen.page.evaluate(
             "document.documentElement.scrollWidth - window.innerWidth"
         )
         assert overflow <= 0, "the page scrolls sideways"
-        name = f"audit-sample-{width}"
-        seen.page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+        assert seen.page.evaluate(CLIPPED_TEXT_JS) == []
+        if width == DESKTOP:
+            assert seen.page.evaluate(WIDE_TABLES_JS) == []
+        check_first_screen(seen, document)
         if width == DESKTOP:
             seen.page.emulate_media(media="print")
             seen.page.screenshot(

@@ -24,6 +24,10 @@ def expected_tables(report: dict[str, Any]) -> set[str]:
         optional.add("advice.strategies")
     if report.get("budgets"):
         optional.add("budgets")
+    if report.get("daily"):
+        optional.add("daily")
+    if (report.get("breakeven") or {}).get("series"):
+        optional.add("breakeven.rows")
     return CORE_TABLES | optional
 
 
@@ -66,7 +70,7 @@ def test_page_matches_document(document: dict[str, Any]) -> None:
     check_page(reader, to_jsonable(document))
     sources = {t.source for t in reader.tables}
     assert sources == expected_tables(document)
-    assert {"advice.strategies", "budgets"} <= sources
+    assert {"advice.strategies", "budgets", "daily", "breakeven.rows"} <= sources
     assert reader.placeholders == []
     assert {"overview.cost_usd", "profiles.0.cost_usd", "tasks.0.cost_usd"} <= set(
         reader.figures

@@ -1,4 +1,4 @@
-"""How fast a CPU can generate tokens, worked out from first principles.
+"""How fast a CPU can run a model, worked out from first principles.
 
 Generating one token reads every weight of a dense model once. On a CPU that
 read, not the arithmetic, sets the pace, so generation speed is at most
@@ -8,9 +8,21 @@ read, not the arithmetic, sets the pace, so generation speed is at most
 The bytes are a GGUF file's size, or a parameter count times the bits per
 weight of a quantisation type. Memory bandwidth comes from config
 (``[local] memory_bandwidth_gbs``) or a quick measurement: NumPy copying a
-large array on every core. Real decoders reach part of this bound (caches,
-threads, the KV cache read as well), so the figure is labelled an estimate
-and a measurement (``bench-local``, server logs) replaces it when there is one.
+large array on every core.
+
+Reading a prompt is the other way round: a whole batch of tokens shares each
+read of the weights, so the arithmetic sets the pace. A token costs about
+two floating-point operations per weight (a multiply and an add), so
+
+    prompt tokens per second = FLOP/s / (2 x weights)
+
+with the FLOP/s from config (``[local] cpu_gflops``) or measured as NumPy's
+float32 matrix product on every core. llama.cpp's quantised kernels reach
+part of that rate, so it is an upper bound.
+
+Real decoders reach part of both bounds (caches, threads, the KV cache read
+as well), so each figure is labelled an estimate, and a measurement
+(``bench-local``, server logs) replaces it when there is one.
 """
 
 from __future__ import annotations
@@ -111,6 +123,54 @@ def measure_bandwidth(mib: int = 512, repeats: int = 5) -> Bandwidth:
     return Bandwidth(rate.quantize(Decimal("0.1")), origin)
 
 
+@dataclass(frozen=True)
+class Compute:
+    gflops: Decimal
+    origin: str
+
+    def labelled(self) -> str:
+        return f"{self.gflops:.0f} GFLOP/s ({self.origin})"
+
+
+def measure_compute(size: int = 1024, repeats: int = 3) -> Compute:
+    """Best of ``repeats`` float32 products of two ``size`` square matrices
+    (``2 size^3`` operations), on the threads NumPy's BLAS uses."""
+    rng = np.random.default_rng(0)
+    left = rng.random((size, size), dtype=np.float32)
+    right = rng.random((size, size), dtype=np.float32)
+    np.matmul(left, right)  # the first product also loads BLAS and its threads
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(left, right)
+        best = min(best, time.perf_counter() - start)
+    rate = Decimal(2 * size**3) / Decimal(str(best)) / GB
+    origin = f"measured: NumPy float32 matrix product, {size}x{size}"
+    log.info("compute %.1f GFLOP/s (%s)", rate, origin)
+    return Compute(rate.quantize(Decimal("0.1")), origin)
+
+
+def cpu_compute(config: Config) -> Compute:
+    """``[local] cpu_gflops``, or a measurement of this machine's."""
+    section = config.section("local")
+    value = section.number("cpu_gflops")
+    if value is None:
+        return measure_compute()
+    if value <= 0:
+        raise section._fail("cpu_gflops", "a positive number", value)
+    return Compute(Decimal(str(value)), "config")
+
+
+def prompt_estimate(parameters: int, compute: Compute) -> Figure:
+    """Prompt tokens per second at two operations per weight per token."""
+    rate = compute.gflops * GB / (2 * Decimal(parameters))
+    origin = (
+        f"estimate, an upper bound: {compute.labelled()} / "
+        f"(2 x {Decimal(parameters) / GB:.2f} B weights)"
+    )
+    return Figure(rate.quantize(Decimal("0.01")), origin)
+
+
 def configured_bandwidth(config: Config) -> Bandwidth | None:
     section = config.section("local")
     value = section.number("memory_bandwidth_gbs")
@@ -150,27 +210,65 @@ def generation_estimate(weights: Decimal, bandwidth: Bandwidth) -> Figure:
     return Figure(rate.quantize(Decimal("0.01")), origin)
 
 
+def _quant_row(
+    label: str,
+    bits: Decimal,
+    size: Decimal,
+    bandwidth: Bandwidth,
+    marginal_watts: Decimal,
+    kwh_usd: Decimal,
+) -> dict[str, object]:
+    speed = generation_estimate(size, bandwidth).value
+    joules = marginal_watts / speed
+    return {
+        "quant": label,
+        "bits_per_weight": bits.quantize(Decimal("0.01")),
+        "size_gb": (size / GB).quantize(Decimal("0.01")),
+        "generation_tps": speed,
+        "joules_per_token": joules.quantize(Decimal("0.001")),
+        "usd_per_mtok_generated": joules * MTOK * kwh_usd / JOULES_PER_KWH,
+    }
+
+
 def compare_quantisations(
     params_billion: Decimal,
     quants: list[str],
     bandwidth: Bandwidth,
-    busy_watts: Decimal,
+    marginal_watts: Decimal,
     kwh_usd: Decimal,
+    actual: tuple[str, int] | None = None,
 ) -> list[dict[str, object]]:
-    """Size, estimated speed and energy per generated token, per quantisation."""
-    rows: list[dict[str, object]] = []
+    """Size, estimated speed and energy per generated token, per quantisation.
+
+    Energy is the draw above idle (``marginal_watts``) over the speed, as in
+    the break-even model: idle power is paid whether or not tokens are made.
+    ``actual`` is a real file's type and size in bytes: a row of its own,
+    with the file's true size instead of the table's.
+    """
+    rows = []
+    if actual is not None:
+        label, file_bytes = actual
+        bits = Decimal(file_bytes * 8) / (params_billion * GB)
+        rows.append(
+            _quant_row(
+                f"{label} (this file)",
+                bits,
+                Decimal(file_bytes),
+                bandwidth,
+                marginal_watts,
+                kwh_usd,
+            )
+        )
     for quant in quants:
         size = weight_bytes(params_billion, quant)
-        speed = generation_estimate(size, bandwidth).value
-        joules = busy_watts / speed
         rows.append(
-            {
-                "quant": quant.upper(),
-                "bits_per_weight": bits_per_weight(quant),
-                "size_gb": (size / GB).quantize(Decimal("0.01")),
-                "generation_tps": speed,
-                "joules_per_token": joules.quantize(Decimal("0.001")),
-                "usd_per_mtok_generated": joules * MTOK * kwh_usd / JOULES_PER_KWH,
-            }
+            _quant_row(
+                quant.upper(),
+                bits_per_weight(quant),
+                size,
+                bandwidth,
+                marginal_watts,
+                kwh_usd,
+            )
         )
     return rows

@@ -41,19 +41,31 @@ def unpriced_models(ledger: Ledger, window: Window) -> list[dict[str, Any]]:
 
 
 def estimate_disagreements(ledger: Ledger, window: Window) -> list[dict[str, Any]]:
-    """Models where the agent's estimate and ours differ by more than 10%."""
+    """Models where the agent's estimate and ours differ by more than 10%.
+
+    Both sides cover the same records: those the agent estimated and the
+    price library priced. ``calls`` counts their calls and ``model_calls``
+    every call of the model, so a reader sees how much the estimate covers.
+    """
     where, params = window.where()
     rows = ledger.fetch_dicts(
         f"""
         SELECT model, coalesce(provider, '') AS provider,
-               sum(calls)::BIGINT AS calls,
-               sum(agent_cost_usd) AS agent_cost_usd,
-               sum(cost_usd) AS cost_usd,
-               any_value(cost_detail) AS priced_with
-        FROM usage
-        WHERE {where} AND agent_cost_status = 'estimated' AND cost_usd IS NOT NULL
-          AND cost_source = 'price_library'
+               sum(calls) FILTER (WHERE compared)::BIGINT AS calls,
+               sum(calls)::BIGINT AS model_calls,
+               sum(agent_cost_usd) FILTER (WHERE compared) AS agent_cost_usd,
+               sum(cost_usd) FILTER (WHERE compared) AS cost_usd,
+               any_value(split_part(cost_detail, ';', 1))
+                   FILTER (WHERE compared) AS priced_with
+        FROM (
+            SELECT *, (agent_cost_status = 'estimated'
+                       AND agent_cost_usd IS NOT NULL
+                       AND cost_source = 'price_library') AS compared
+            FROM usage WHERE {where}
+        )
         GROUP BY 1, 2
+        HAVING bool_or(compared)
+        ORDER BY cost_usd DESC NULLS LAST, model
         """,
         params,
     )
@@ -67,3 +79,17 @@ def estimate_disagreements(ledger: Ledger, window: Window) -> list[dict[str, Any
             row["difference_share"] = gap
             found.append(row)
     return found
+
+
+def describe_disagreement(row: dict[str, Any], money: Any) -> str:
+    """One line on a disagreement, for the terminal."""
+    covered = (
+        f"all {row['calls']:,} calls"
+        if row["calls"] == row["model_calls"]
+        else f"{row['calls']:,} of its {row['model_calls']:,} calls"
+    )
+    return (
+        f"the agent estimated {money(row['agent_cost_usd'])} for {row['model']} "
+        f"({covered}); {row['priced_with']} gives {money(row['cost_usd'])} "
+        f"(the agent's figure is {float(row['difference_share']):+.0%} off ours)"
+    )

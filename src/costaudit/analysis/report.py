@@ -1,15 +1,23 @@
 """Usage and cost grouped by any of profile, task, model, provider, platform,
-day, week or month, with a totals row that the groups sum to."""
+source, call kind, day, week or month, with a totals row that the groups
+sum to.
+
+The infrastructure's cost (a fixed monthly amount) is shared out per call
+over every call of the date window, whatever the profile or model filters:
+filtering a report to one profile shows that profile's share, and neither
+raises its cost per query nor charges it the others' share.
+"""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from costaudit.analysis.infra import Infrastructure, window_days
 from costaudit.analysis.window import Window
-from costaudit.errors import CostauditError
+from costaudit.errors import UsageError
 from costaudit.ledger.store import Ledger
 
 TOKEN_COLUMNS = (
@@ -19,6 +27,8 @@ TOKEN_COLUMNS = (
     "output_tokens",
     "reasoning_tokens",
 )
+
+TIME_KEYS = ("day", "week", "month")
 
 
 def group_expression(key: str, window: Window) -> str:
@@ -56,12 +66,17 @@ def parse_group_keys(text: str) -> list[str]:
     keys = [k.strip() for k in text.split(",") if k.strip()]
     for key in keys:
         if key not in GROUP_KEYS:
-            raise CostauditError(
-                f"cannot group by {key!r}: choose from {', '.join(GROUP_KEYS)}"
+            close = difflib.get_close_matches(key, GROUP_KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UsageError(
+                f"cannot group by {key!r}{hint}: choose from {', '.join(GROUP_KEYS)}"
             )
     return keys
 
 
+# A sum over no priced record is NULL, never 0: unknown is not free. The API
+# and local sums are 0 for a group with no call of that kind (nothing was
+# spent there), and NULL when its calls of that kind have no price.
 _AGGREGATES = """
     sum(calls)::BIGINT AS calls,
     count(DISTINCT profile || '/' || session_id)::BIGINT AS sessions,
@@ -90,23 +105,50 @@ class Report:
     days: int
     infrastructure: Infrastructure
     notes: list[str] = field(default_factory=list)
+    window_calls: int = 0
+    """Every call of the date window, over which the infrastructure is shared."""
 
 
-def _finish(row: dict[str, Any], infra_total: Decimal, all_calls: int) -> None:
+def _finish(row: dict[str, Any], rent_per_call: Decimal) -> None:
     calls = int(row["calls"] or 0)
-    share = (
-        infra_total * Decimal(calls) / Decimal(all_calls) if all_calls else Decimal(0)
-    )
+    share = rent_per_call * calls
     row["infra_cost_usd"] = share
-    cost = row["cost_usd"]
     priced_calls = calls - int(row["unpriced_calls"] or 0)
-    if calls == 0 or (cost is None and not share):
+    if priced_calls == 0:
+        # Nothing of the group has a price: its cost per query is unknown,
+        # not the infrastructure's share alone.
         row["cost_per_query_usd"] = None
         return
     # Usage cost over the calls that have a price (an unpriced call is not a
-    # free one), plus the machine's share spread over every call.
-    usage = (cost or Decimal(0)) / Decimal(priced_calls) if priced_calls else Decimal(0)
-    row["cost_per_query_usd"] = usage + share / Decimal(calls)
+    # free one), plus the machine's share of a call.
+    row["cost_per_query_usd"] = row["cost_usd"] / Decimal(priced_calls) + share / calls
+
+
+def _order(group_by: list[str]) -> str:
+    """Time keys in time order first; within them, the costliest first."""
+    positions = {key: i + 1 for i, key in enumerate(group_by)}
+    times = [str(positions[k]) for k in group_by if k in TIME_KEYS]
+    others = ", ".join(str(positions[k]) for k in group_by if k not in TIME_KEYS)
+    parts = [*times, "cost_usd DESC NULLS LAST", "total_tokens DESC"]
+    return ", ".join([*parts, others] if others else parts)
+
+
+def rent_per_call(
+    ledger: Ledger, window: Window, infra: Infrastructure
+) -> tuple[Decimal, int, int]:
+    """The infrastructure's cost per call over every call of the window's
+    dates (filters aside), with the number of days and of calls."""
+    dates = window.dates_only()
+    _first, _last, days = window_days(ledger, dates)
+    where, params = dates.where()
+    calls = int(
+        ledger.fetch(
+            f"SELECT coalesce(sum(calls), 0) FROM usage WHERE {where}", params
+        )[0][0]
+    )
+    if not calls:
+        return Decimal(0), days, 0
+    return infra.cost(days) / Decimal(calls), days, calls
 
 
 def build_report(
@@ -114,24 +156,21 @@ def build_report(
 ) -> Report:
     """Rows per group, and totals over the same records."""
     where, params = window.where()
-    select_keys = ", ".join(f"{group_expression(k, window)} AS {k}" for k in group_by)
-    group_clause = ", ".join(str(i + 1) for i in range(len(group_by)))
+    rows: list[dict[str, Any]] = []
     if group_by:
-        sql = (
-            f"SELECT {select_keys}, {_AGGREGATES} FROM usage WHERE {where} "
-            f"GROUP BY {group_clause} ORDER BY cost_usd DESC NULLS LAST, "
-            f"total_tokens DESC, {group_clause}"
+        select_keys = ", ".join(
+            f"{group_expression(k, window)} AS {k}" for k in group_by
         )
-        rows = ledger.fetch_dicts(sql, params)
-    else:
-        rows = []
+        group_clause = ", ".join(str(i + 1) for i in range(len(group_by)))
+        rows = ledger.fetch_dicts(
+            f"SELECT {select_keys}, {_AGGREGATES} FROM usage WHERE {where} "
+            f"GROUP BY {group_clause} ORDER BY {_order(group_by)}",
+            params,
+        )
     totals = ledger.fetch_dicts(
         f"SELECT {_AGGREGATES} FROM usage WHERE {where}", params
     )[0]
-    _first, _last, days = window_days(ledger, window)
-    infra_total = infra.cost(days)
-    all_calls = int(totals["calls"] or 0)
-    for row in rows:
-        _finish(row, infra_total, all_calls)
-    _finish(totals, infra_total, all_calls)
-    return Report(group_by, rows, totals, days, infra)
+    rent, days, window_calls = rent_per_call(ledger, window, infra)
+    for row in [*rows, totals]:
+        _finish(row, rent)
+    return Report(group_by, rows, totals, days, infra, window_calls=window_calls)

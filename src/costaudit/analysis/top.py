@@ -1,4 +1,8 @@
-"""The most expensive operations: a profile's task, over its runs."""
+"""The most expensive operations: a profile's task, over its runs.
+
+A row's cost sums its priced calls only; ``unpriced_calls`` says how many
+calls it leaves out, and a row with no priced call has no cost (None).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from costaudit.analysis.infra import window_days
 from costaudit.analysis.window import DAYS_PER_MONTH, Window
-from costaudit.errors import CostauditError
+from costaudit.errors import UsageError
 from costaudit.ledger.store import Ledger
 
 RANKS = ("cost", "tokens")
@@ -17,7 +21,7 @@ def top_operations(
     ledger: Ledger, window: Window, limit: int = 5, rank: str = "cost"
 ) -> list[dict[str, Any]]:
     if rank not in RANKS:
-        raise CostauditError(f"cannot rank by {rank!r}: choose cost or tokens")
+        raise UsageError(f"cannot rank by {rank!r}: choose cost or tokens")
     where, params = window.where()
     order = (
         "cost_usd DESC NULLS LAST, total_tokens DESC"
@@ -40,7 +44,8 @@ def top_operations(
         """,
         [*params, limit],
     )
-    _first, _last, days = window_days(ledger, window)
+    # A month of the window's dates, whichever profiles it keeps.
+    _first, _last, days = window_days(ledger, window.dates_only())
     for row in rows:
         runs = int(row["runs"]) or 1
         row["tokens_per_run"] = int(row["total_tokens"]) // runs

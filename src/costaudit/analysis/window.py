@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,6 +24,15 @@ class Window:
     @property
     def tz_name(self) -> str:
         return self.tz.key
+
+    @property
+    def filtered(self) -> bool:
+        """Whether the window keeps only some profiles or models."""
+        return bool(self.profiles or self.models)
+
+    def dates_only(self) -> Window:
+        """The same dates, every profile and model."""
+        return replace(self, profiles=(), models=())
 
     def start(self) -> datetime | None:
         if self.since is None:

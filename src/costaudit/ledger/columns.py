@@ -72,6 +72,7 @@ def record_columns(records: Sequence[UsageRecord], scanned_at: float) -> Columns
             [json.dumps(x.extra, sort_keys=True) if x.extra else None for x in r]
         ),
         "scanned_at": np.full(len(r), scanned_at, dtype=np.float64),
+        "tool_calls": objects([x.tool_calls for x in r]),
     }
 
 
@@ -83,7 +84,7 @@ RECORD_SELECT = """
     title, first_prompt, system_prompt_hash, system_prompt_chars::BIGINT,
     cron_job_id, agent_cost_usd::DECIMAL(24, 12), agent_cost_status,
     agent_cost_source, extra, to_timestamp(scanned_at),
-    NULL, NULL, NULL, NULL, NULL
+    NULL, NULL, NULL, NULL, NULL, tool_calls::BIGINT
 """
 
 

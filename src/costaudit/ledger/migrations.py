@@ -156,5 +156,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "007_tool_calls",
+        "Keep how many tool calls each session's main loop made, so the advisor "
+        "tells tool-using work from plain questions; Hermes databases are read "
+        "again at the next scan to fill it in (rows are replaced, not added).",
+        (
+            "ALTER TABLE usage ADD COLUMN tool_calls BIGINT",
+            "UPDATE path_state SET watermark = NULL, records = 0 "
+            "WHERE source = 'hermes'",
+        ),
+    ),
+    Migration(
+        "008_bench_energy",
+        "Keep the energy each bench-local run read from RAPL counters, per phase, "
+        "so the energy model prices that model at its measured power draw.",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS bench_energy (
+                event_key VARCHAR PRIMARY KEY,
+                model VARCHAR NOT NULL,
+                prompt_joules DOUBLE,
+                eval_joules DOUBLE
+            )
+            """,
+        ),
+    ),
 )
 MIGRATIONS_BY_NAME = {migration.name: migration for migration in MIGRATIONS}

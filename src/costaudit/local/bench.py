@@ -8,7 +8,8 @@ Where the kernel exposes RAPL energy counters
 from them (the whole CPU package, so other work on the machine counts too);
 otherwise the energy is left to the configured power draw, and the result
 says which. Runs are stored as call events of source ``bench-local`` under
-the model's name, so the energy model prices that model at these speeds.
+the model's name, with each phase's joules beside them, so the energy model
+prices that model at these speeds and (with RAPL) at the measured draw.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from typing import Any
 
 from costaudit.errors import CostauditError
 from costaudit.ledger.store import Ledger
+from costaudit.pricing.throughput import BENCH_SOURCE
 
 log = logging.getLogger(__name__)
 
-BENCH_SOURCE = "bench-local"
 POWERCAP = Path("/sys/class/powercap")
 _PACKAGE_ZONE = re.compile(r"intel-rapl:\d+")
 # Plain prose to tokenise; repeated to the prompt length asked for.
@@ -79,13 +80,27 @@ class BenchResult:
             Decimal("0.01")
         )
 
-    def joules_per_token(self, kind: str, busy_watts: Decimal) -> Decimal:
-        """Measured energy per token, or ``busy_watts`` over the speed."""
+    def measured_watts(self, kind: str) -> Decimal | None:
+        """Joules over seconds of a phase, where RAPL was read for every run."""
         phases = self._phases(kind)
-        if all(p.joules is not None for p in phases):
-            joules = sum(p.joules or 0.0 for p in phases)
-            return Decimal(str(joules)) / Decimal(sum(p.tokens for p in phases))
-        return busy_watts / self.tokens_per_second(kind)
+        if not all(p.joules is not None for p in phases):
+            return None
+        joules = Decimal(str(sum(p.joules or 0.0 for p in phases)))
+        return joules / Decimal(str(sum(p.seconds for p in phases)))
+
+    def joules_per_token(
+        self, kind: str, busy_watts: Decimal, idle_watts: Decimal = Decimal(0)
+    ) -> Decimal:
+        """Energy per token above the idle draw: the measured draw of the
+        phase (else ``busy_watts``) less ``idle_watts``, over the speed.
+
+        Above idle, because the machine draws its idle power whether or not
+        it works: the break-even model bills that per day, and a token adds
+        only what it draws beyond it.
+        """
+        watts = self.measured_watts(kind)
+        busy = busy_watts if watts is None else watts
+        return max(busy - idle_watts, Decimal(0)) / self.tokens_per_second(kind)
 
 
 class Rapl:
@@ -191,15 +206,21 @@ def run_bench(
 
 
 def store_runs(ledger: Ledger, result: BenchResult) -> int:
-    """Keep each run as a call event so throughput is measured from it."""
+    """Keep each run as a call event so throughput is measured from it, and
+    its energy (where RAPL was read) so the power draw is too."""
     for index, run in enumerate(result.runs):
+        key = f"{result.name}:{run.at.isoformat()}:{index}"
+        ledger.con.execute(
+            "INSERT OR REPLACE INTO bench_energy VALUES (?, ?, ?, ?)",
+            [key, result.name, run.prompt.joules, run.generation.joules],
+        )
         ledger.con.execute(
             "INSERT OR REPLACE INTO call_events (source, event_key, path, \"at\", "
             "profile, model, provider, endpoint, session_id, prompt_tokens, "
             "cache_read_tokens, output_tokens, latency_s, prompt_eval_s, eval_s) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 0, ?, ?, ?, ?)",
             [
-                BENCH_SOURCE, f"{result.name}:{run.at.isoformat()}:{index}",
+                BENCH_SOURCE, key,
                 str(result.path), run.at, BENCH_SOURCE, result.name,
                 "llama-cpp-python",
                 # The model ran on this machine: a local endpoint by definition.

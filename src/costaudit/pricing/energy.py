@@ -44,6 +44,9 @@ class Figure:
 class Throughput:
     prompt_tps: Figure
     generation_tps: Figure
+    busy_watts: Figure | None = None
+    """Power drawn while working, where it was measured with these speeds'
+    model (bench-local's RAPL counters); else the configured draw applies."""
 
     def busy_seconds(self, tokens: Tokens) -> Decimal:
         return (
@@ -133,9 +136,14 @@ class EnergyPricer:
         )
 
     def watts(self, model: str) -> Figure:
+        """Busy power for ``model``: set for it in ``[local.model.NAME]``,
+        else measured for it (RAPL), else ``[local] watts`` or the default."""
         configured = self.settings.per_model.get(model)
         if configured is not None and configured[0] is not None:
             return configured[0]
+        measured = self.measured.get(model)
+        if measured is not None and measured.busy_watts is not None:
+            return measured.busy_watts
         return self.settings.busy_watts
 
     def energy_kwh(self, model: str, tokens: Tokens) -> Decimal:
@@ -161,5 +169,5 @@ class EnergyPricer:
         parts = [str(self.settings)]
         for model in sorted(self.measured):
             t = self.measured[model]
-            parts.append(f"{model}:{t.prompt_tps}:{t.generation_tps}")
+            parts.append(f"{model}:{t.prompt_tps}:{t.generation_tps}:{t.busy_watts}")
         return "|".join(parts)

@@ -1,7 +1,10 @@
 """Prices from the genai-prices library, at the time of the call.
 
 genai-prices counts cached tokens inside ``input_tokens``; our records count
-non-cached input apart, so the prompt is converted before pricing.
+non-cached input apart, so the prompt is converted before pricing. A model
+name its provider bills as another model (see :mod:`aliases`) is looked up
+under that model. The library is imported on first use: it takes a tenth of
+a second, which a report with nothing new to price need not pay.
 """
 
 from __future__ import annotations
@@ -10,19 +13,25 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, cast
 
-import genai_prices
-from genai_prices import Usage
-from genai_prices.data_snapshot import get_snapshot
-
+from costaudit.pricing.aliases import Alias, alias_for
 from costaudit.pricing.cost import MTOK, Cost, CostSource
 from costaudit.pricing.locality import endpoint_is_local
 
+if TYPE_CHECKING:
+    from genai_prices import Usage
+
 log = logging.getLogger(__name__)
 
-LIBRARY_VERSION = f"genai-prices {genai_prices.__version__}"
+
+@cache
+def library_version() -> str:
+    """``genai-prices X.Y.Z``, read from the installed package's metadata."""
+    return f"genai-prices {metadata.version('genai-prices')}"
+
 
 # Provider names used by agents, mapped to genai-prices provider ids.
 PROVIDER_IDS: dict[str, str] = {
@@ -93,6 +102,8 @@ class Rates:
 
 def to_library_usage(tokens: Tokens) -> Usage:
     """Our counts in genai-prices' convention (input includes cached)."""
+    from genai_prices import Usage
+
     return Usage(
         input_tokens=tokens.prompt_tokens,
         cache_read_tokens=tokens.cache_read_tokens,
@@ -101,14 +112,48 @@ def to_library_usage(tokens: Tokens) -> Usage:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The library's entry that prices a model, and the alias that led to it."""
+
+    provider: Any
+    model: Any
+    alias: Alias | None = None
+
+    def detail(self) -> str:
+        text = f"{library_version()}: {self.provider.id}/{self.model.id}"
+        return f"{text} ({self.alias.note()})" if self.alias else text
+
+    @property
+    def time_dependent(self) -> bool:
+        """Whether the price changes with the date or the time of day."""
+        return isinstance(self.model.prices, list)
+
+    @property
+    def time_of_day(self) -> bool:
+        """Whether the price changes with the time of day."""
+        return self.time_dependent and any(
+            type(c.constraint).__name__ == "TimeOfDateConstraint"
+            for c in self.model.prices
+        )
+
+
 class LibraryPricer:
     """Prices API calls with genai-prices, caching lookups and linear rates."""
 
     def __init__(self, provider_ids: dict[str, str] | None = None) -> None:
         self.provider_ids = {**PROVIDER_IDS, **(provider_ids or {})}
-        self._snapshot = get_snapshot()
+        self._snapshot: Any = None
         self._rates: dict[int, Rates | None] = {}
         self._find = lru_cache(maxsize=4096)(self._find_uncached)
+
+    @property
+    def snapshot(self) -> Any:
+        if self._snapshot is None:
+            from genai_prices.data_snapshot import get_snapshot
+
+            self._snapshot = get_snapshot()
+        return self._snapshot
 
     def provider_id(self, provider: str | None) -> str | None:
         if not provider:
@@ -116,39 +161,65 @@ class LibraryPricer:
         return self.provider_ids.get(provider.lower())
 
     def _find_uncached(
-        self, model: str, provider: str | None, endpoint: str | None
+        self, model: str, provider_id: str | None, api_url: str | None
     ) -> tuple[Any, Any] | None:
-        provider_id = self.provider_id(provider)
-        api_url = None
-        if provider_id is None and endpoint and not endpoint_is_local(endpoint):
-            api_url = endpoint
         try:
-            found = self._snapshot.find_provider_model(
-                model, None, provider_id, api_url
-            )
+            found = self.snapshot.find_provider_model(model, None, provider_id, api_url)
         except LookupError:
             found = None
         if found is None and (provider_id or api_url):
             # An unknown provider name should not hide a model the library
             # knows under its maker's name.
             try:
-                found = self._snapshot.find_provider_model(model, None, None, None)
+                found = self.snapshot.find_provider_model(model, None, None, None)
             except LookupError:
                 found = None
-        return found
+        return cast("tuple[Any, Any] | None", found)
+
+    def _ids(
+        self, provider: str | None, endpoint: str | None
+    ) -> tuple[str | None, str | None]:
+        provider_id = self.provider_id(provider)
+        api_url = None
+        if provider_id is None and endpoint and not endpoint_is_local(endpoint):
+            api_url = endpoint
+        return provider_id, api_url
 
     def knows(self, model: str, provider: str | None, endpoint: str | None) -> bool:
-        return self._find(model, provider, endpoint) is not None
+        return self._find(model, *self._ids(provider, endpoint)) is not None
+
+    def resolve(
+        self, model: str, provider: str | None, endpoint: str | None, at: datetime
+    ) -> Match | None:
+        """The entry that prices ``model`` at ``at``, through an alias if one
+        is in force then; None when the library does not know the model."""
+        provider_id, api_url = self._ids(provider, endpoint)
+        alias = alias_for(model, provider_id, at)
+        if alias is not None:
+            found = self._find(alias.priced_as, alias.provider, None)
+            if found is not None:
+                return Match(found[0], found[1], alias)
+            log.warning(
+                "%s has no model %r for the alias %r; pricing the name itself",
+                library_version(),
+                alias.priced_as,
+                alias.model,
+            )
+        found = self._find(model, provider_id, api_url)
+        return None if found is None else Match(found[0], found[1])
 
     def rates(
         self, model: str, provider: str | None, endpoint: str | None, at: datetime
     ) -> Rates | None:
         """Linear per-MTok rates at ``at``, or None (unknown or not linear)."""
-        found = self._find(model, provider, endpoint)
-        if found is None:
+        match = self.resolve(model, provider, endpoint, at)
+        if match is None:
             return None
-        model_price = found[1].get_prices(at)
-        return self._linear_rates(model_price)
+        return self._linear_rates(match.model.get_prices(at))
+
+    def price_key(self, match: Match, at: datetime) -> int:
+        """Equal for two times priced alike by ``match``'s entry."""
+        return id(match.model.get_prices(at))
 
     def _linear_rates(self, model_price: Any) -> Rates | None:
         key = id(model_price)
@@ -183,6 +254,16 @@ class LibraryPricer:
         price = model_price.calc_price(to_library_usage(tokens))
         return Decimal(price["total_price"])
 
+    def amount(self, match: Match, at: datetime, tokens: Tokens) -> Decimal:
+        """What ``tokens`` cost at ``at`` on ``match``'s entry."""
+        rates = self._linear_rates(match.model.get_prices(at))
+        if rates is not None:
+            return rates.cost(tokens)
+        calc = match.model.calc_price(
+            to_library_usage(tokens), match.provider, genai_request_timestamp=at
+        )
+        return Decimal(calc.total_price)
+
     def price(
         self,
         model: str,
@@ -192,18 +273,8 @@ class LibraryPricer:
         tokens: Tokens,
     ) -> Cost | None:
         """The library's price for ``tokens`` at ``at``, or None if unknown."""
-        found = self._find(model, provider, endpoint)
-        if found is None:
+        match = self.resolve(model, provider, endpoint, at)
+        if match is None:
             return None
-        lib_provider, model_info = found
-        model_price = model_info.get_prices(at)
-        rates = self._linear_rates(model_price)
-        if rates is not None:
-            amount = rates.cost(tokens)
-        else:
-            calc = model_info.calc_price(
-                to_library_usage(tokens), lib_provider, genai_request_timestamp=at
-            )
-            amount = Decimal(calc.total_price)
-        detail = f"{LIBRARY_VERSION}: {lib_provider.id}/{model_info.id}"
-        return Cost(amount, CostSource.PRICE_LIBRARY, detail)
+        amount = self.amount(match, at, tokens)
+        return Cost(amount, CostSource.PRICE_LIBRARY, match.detail())

@@ -3,7 +3,9 @@
 1. a user override for the model;
 2. the energy model, for a model served locally;
 3. the provider's own reported cost (the agent recorded an actual charge);
-4. the genai-prices library, at the time of the call;
+4. the genai-prices library, at the time of each call where the ledger has
+   per-call times (else the record's first call), through the alias table
+   for names a provider bills as another model;
 5. the agent's own estimate, when the library does not know the model;
 6. otherwise the record is unpriced: never shown as $0.
 """
@@ -16,9 +18,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from costaudit.config import Config
+from costaudit.pricing.aliases import ALIASES
+from costaudit.pricing.call_times import CallTime, price_by_call_time
 from costaudit.pricing.cost import Cost, CostSource
 from costaudit.pricing.energy import EnergyPricer, EnergySettings, Throughput
-from costaudit.pricing.library import LIBRARY_VERSION, LibraryPricer, Tokens
+from costaudit.pricing.library import LibraryPricer, Tokens, library_version
 from costaudit.pricing.locality import Locality
 from costaudit.pricing.overrides import OverridePricer
 
@@ -35,6 +39,8 @@ class Call:
     tokens: Tokens
     agent_cost_usd: Decimal | None = None
     agent_cost_status: str | None = None
+    call_times: tuple[CallTime, ...] = ()
+    """The record's calls one by one, where a log gives them."""
 
 
 class Pricer:
@@ -71,8 +77,14 @@ class Pricer:
         if call.agent_cost_status == "included":
             detail = "included in a subscription (no per-token charge)"
             return Cost(Decimal(0), CostSource.PROVIDER_REPORTED, detail), False
-        library = self.library.price(
-            call.model, call.provider, call.endpoint, call.at, call.tokens
+        library = price_by_call_time(
+            self.library,
+            call.model,
+            call.provider,
+            call.endpoint,
+            call.at,
+            call.tokens,
+            call.call_times,
         )
         if library is not None:
             return library, False
@@ -91,7 +103,8 @@ class Pricer:
                 self.config.raw.get("prices"),
                 self.config.raw.get("providers"),
                 self.config.raw.get("local"),
-                LIBRARY_VERSION,
+                library_version(),
+                ALIASES,
             )
         )
         api = hashlib.sha256(f"api|{common}".encode()).hexdigest()[:16]

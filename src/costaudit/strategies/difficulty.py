@@ -51,6 +51,7 @@ __all__ = [
     "Difficulty",
     "Tier",
     "classify_difficulty",
+    "estimate_tokens",
     "tier_for_score",
 ]
 
@@ -181,7 +182,8 @@ def _terms(spec: str) -> tuple[str, ...]:
     return tuple(term.strip() for term in spec.split("|"))
 
 
-def _estimate_tokens(text: str) -> int:
+def estimate_tokens(text: str) -> int:
+    """Tokens of ``text`` without a tokenizer: a quarter of its UTF-8 bytes."""
     # About four bytes of UTF-8 per token holds for English and code, and
     # gives CJK text (three bytes a character) roughly its real count.
     return (len(text.encode("utf-8")) + 3) // 4
@@ -191,7 +193,7 @@ def _length(call: CallFeatures, text: str) -> list[Reason]:
     tokens = call.prompt_tokens
     label = "prompt of {:,} tokens"
     if tokens is None:
-        tokens = _estimate_tokens(text)
+        tokens = estimate_tokens(text)
         label = "prompt of about {:,} tokens"
     points = _steps(tokens, (60, 300, 1_500, 6_000))
     return [(label.format(tokens), points)] if points else []

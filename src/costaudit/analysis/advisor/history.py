@@ -8,7 +8,7 @@ combined projection can apply several strategies to the same record.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -50,6 +50,11 @@ class Row:
     cron_job_id: str | None
     cost: Decimal | None
     """What the ledger says it cost; None when unpriced."""
+    parent_session_id: str | None = None
+    """The session this one continues (after compression) or branched from."""
+    tool_calls: int | None = None
+    """Tool calls of the session's main loop; None when the source does not
+    say (see :attr:`costaudit.record.UsageRecord.tool_calls`)."""
 
     @property
     def at(self) -> datetime:
@@ -96,7 +101,8 @@ _SELECT = """
     SELECT profile, session_id, task, call_kind, platform, model, provider,
            endpoint, coalesce(local, false), epoch(started_at), calls,
            input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
-           first_prompt, system_prompt_hash, cron_job_id, cost_usd
+           first_prompt, system_prompt_hash, cron_job_id, cost_usd,
+           parent_session_id, tool_calls
     FROM usage WHERE {where}
     ORDER BY started_at, source, record_key
 """
@@ -110,6 +116,11 @@ class History:
     system_prompts: dict[str, str]
     days: int
     window: Window
+    shortest_call_prompts: dict[tuple[str, str], tuple[int, int]] = field(
+        default_factory=dict
+    )
+    """(profile, model) to the fewest prompt tokens one call sent, and the
+    number of calls seen, from logs that record each call (``call_events``)."""
 
     @classmethod
     def load(cls, ledger: Ledger, window: Window) -> History:
@@ -126,7 +137,7 @@ class History:
         )
         _first, _last, days = window_days(ledger, window)
         log.info("advice over %d records, %d days", len(rows), days)
-        return cls(rows, prompts, days, window)
+        return cls(rows, prompts, days, window, _shortest_call_prompts(ledger, rows))
 
     def system_prompt(self, row: Row) -> str | None:
         if row.system_prompt_hash is None:
@@ -151,15 +162,32 @@ class History:
         return DAYS_PER_MONTH / Decimal(self.days) if self.days else Decimal(0)
 
 
+def _shortest_call_prompts(
+    ledger: Ledger, rows: tuple[Row, ...]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    if not rows:
+        return {}
+    # Per-call events of the window's period (with a day's slack, as records
+    # start at their first call and run on).
+    found = ledger.fetch(
+        "SELECT profile, model, min(prompt_tokens), count(*) FROM call_events "
+        'WHERE "at" >= to_timestamp(?) AND "at" <= to_timestamp(?) '
+        "AND prompt_tokens > 0 GROUP BY profile, model",
+        [rows[0].epoch, max(r.epoch for r in rows) + 86_400],
+    )
+    return {(p, m): (int(low), int(n)) for p, m, low, n in found}
+
+
 def _row(index: int, values: tuple[Any, ...]) -> Row:
     (profile, session_id, task, call_kind, platform, model, provider, endpoint,
      local, epoch, calls, input_tokens, cache_read, cache_write, output_tokens,
-     first_prompt, system_prompt_hash, cron_job_id, cost) = values  # fmt: skip
+     first_prompt, system_prompt_hash, cron_job_id, cost, parent,
+     tool_calls) = values  # fmt: skip
     return Row(
         index, profile, session_id, task, call_kind, platform, model, provider,
         endpoint, bool(local), float(epoch), calls, input_tokens, cache_read,
         cache_write, output_tokens, first_prompt, system_prompt_hash, cron_job_id,
-        _decimal(cost),
+        _decimal(cost), parent, tool_calls,
     )  # fmt: skip
 
 

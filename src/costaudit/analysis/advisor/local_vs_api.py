@@ -2,8 +2,14 @@
 
 Per profile and task, what its records cost as billed, what they would cost
 on the local model (energy model) and on one API model. A task moves whole,
-one way, when that costs less. Tasks with hard or expert calls are not
-moved to the local model, which is small; they are listed as held back.
+one way, when that costs less.
+
+The local model is small, so a task moves to it only when every one of its
+calls is simple, or when the local model has already done that task in the
+history (the user has seen how it does). A task with medium calls the local
+model never did, or with any hard or expert call, is held back and listed
+with the reason and what it would have saved. Moving local work to an API
+model, a larger one, needs no such care.
 """
 
 from __future__ import annotations
@@ -21,6 +27,11 @@ ID = "local_vs_api"
 TITLE = "Run each task where it costs least"
 GROUP = "venue"
 HARD_TIERS = frozenset({"hard", "expert"})
+MAX_BUSY_HOURS = Decimal(20)
+"""Local work a day beyond which one machine may not keep up."""
+
+Moves = list[tuple[int, Decimal, Decimal]]
+"""(row index, cost, cost elsewhere) of the records that would move."""
 
 
 @dataclass
@@ -29,15 +40,26 @@ class _Task:
     task: str
     calls: int = 0
     billed: Decimal = Decimal(0)
+    medium_calls: int = 0
     hard_calls: int = 0
+    local_done: bool = False
+    """The local model already ran main-loop calls of this task."""
     local_busy_s: Decimal = Decimal(0)
     """Seconds the local machine would work on the API records."""
-    to_local: list[tuple[int, Decimal, Decimal]] = field(default_factory=list)
-    """(row index, cost, cost on the local model) of API records."""
-    to_api: list[tuple[int, Decimal, Decimal]] = field(default_factory=list)
-    """(row index, cost, cost on the API model) of local records."""
+    to_local: Moves = field(default_factory=list)
+    to_api: Moves = field(default_factory=list)
     move: str | None = None
     savings: Decimal = Decimal(0)
+    held: str | None = None
+    """Why a task that would cost less locally stays where it is."""
+
+    @property
+    def local_saves(self) -> Decimal:
+        return sum((c - o for _, c, o in self.to_local), Decimal(0))
+
+    @property
+    def api_saves(self) -> Decimal:
+        return sum((c - o for _, c, o in self.to_api), Decimal(0))
 
     def document(self) -> dict[str, object]:
         return {
@@ -49,9 +71,12 @@ class _Task:
                 (c for _, _, c in self.to_local), Decimal(0)
             ),
             "local_records_as_api_usd": sum((c for _, _, c in self.to_api), Decimal(0)),
+            "medium_calls": self.medium_calls,
             "hard_calls": self.hard_calls,
+            "local_model_did_it": self.local_done,
             "move": self.move,
             "savings_usd": self.savings,
+            "held_back": self.held,
         }
 
 
@@ -79,9 +104,12 @@ def _gather(facts: Facts, local: Target, api: Target) -> dict[tuple[str, str], _
         task = tasks.setdefault(row.operation, _Task(*row.operation))
         task.calls += row.calls
         task.billed += row.cost
+        task.local_done |= row.is_main and row.model == local.model
         difficulty = facts.difficulty(row)
         if difficulty is not None and difficulty.tier in HARD_TIERS:
             task.hard_calls += row.calls
+        elif difficulty is not None and difficulty.tier == "medium":
+            task.medium_calls += row.calls
         other = facts.prices.moved_cost(api if row.local else local, row)
         if other is None:
             continue
@@ -93,12 +121,22 @@ def _gather(facts: Facts, local: Target, api: Target) -> dict[tuple[str, str], _
     return tasks
 
 
-def _decide(task: _Task) -> list[tuple[int, Decimal, Decimal]]:
-    """Pick the direction that saves more; the records that move."""
-    local_saves = sum((c - o for _, c, o in task.to_local), Decimal(0))
-    api_saves = sum((c - o for _, c, o in task.to_api), Decimal(0))
+def _hold_reason(task: _Task, local: str) -> str | None:
+    """Why the task should not move to the local model, if it should not."""
     if task.hard_calls:
-        local_saves = Decimal(0)
+        return f"{task.hard_calls:,} hard or expert calls"
+    if task.medium_calls and not task.local_done:
+        return f"{task.medium_calls:,} medium calls, and {local} never did this task"
+    return None
+
+
+def _decide(task: _Task, local: str) -> Moves:
+    """Pick the direction that saves more; the records that move."""
+    local_saves, api_saves = task.local_saves, task.api_saves
+    if local_saves > 0:
+        task.held = _hold_reason(task, local)
+        if task.held:
+            local_saves = Decimal(0)
     if local_saves <= 0 and api_saves <= 0:
         return []
     if local_saves >= api_saves:
@@ -113,15 +151,15 @@ def analyse(facts: Facts) -> Draft:
     api = facts.prices.target(facts.settings.api_model)
     draft = Draft()
     if api.local:
-        draft.confidence = Confidence.NONE
         draft.steps.append(f"genai-prices has no price for {api.model!r}")
         draft.change.append("set [advisor] api_model to a model genai-prices knows")
+        draft.judge(Confidence.NONE, f"no API price for {api.model!r}")
         return draft
     tasks = sorted(
         _gather(facts, local, api).values(), key=lambda t: (-t.billed, t.profile)
     )
     for task in tasks:
-        for index, _cost, other in _decide(task):
+        for index, _cost, other in _decide(task, local.model):
             draft.projected[index] = other
     _describe(facts, draft, tasks, local, api)
     return draft
@@ -142,48 +180,79 @@ def _describe(
     facts: Facts, draft: Draft, tasks: list[_Task], local: Target, api: Target
 ) -> None:
     moved = [t for t in tasks if t.move]
-    held = [
-        t
-        for t in tasks
-        if t.hard_calls and sum((c - o for _, c, o in t.to_local), Decimal(0)) > 0
-    ]
+    held = sorted((t for t in tasks if t.held), key=lambda t: -t.local_saves)
     days = facts.history.days or 1
-    busy_h = sum((t.local_busy_s for t in moved if t.move == "to local"), Decimal(0))
-    busy_per_day = busy_h / Decimal(3600) / Decimal(days)
+    busy_s = sum((t.local_busy_s for t in moved if t.move == "to local"), Decimal(0))
+    busy_per_day = busy_s / Decimal(3600) / Decimal(days)
     draft.evidence = {
         "local_model": _energy_text(facts, local.model),
         "api_model": api.label,
         "tasks": [t.document() for t in tasks[:20]],
-        "held_back": [f"{t.profile}/{t.task}: {t.hard_calls:,} hard or expert calls"
-                      for t in held[:10]],
+        "held_back": [
+            f"{t.profile}/{t.task}: {t.held}; it would save {usd(t.local_saves)}"
+            for t in held[:10]
+        ],
         "local_busy_hours_per_day": busy_per_day.quantize(Decimal("0.01")),
-    }  # fmt: skip
+    }
     draft.steps.append(f"local: {_energy_text(facts, local.model)}; API: {api.label}")
+    _steps(draft, tasks, moved, held, local, api)
+    draft.steps.append(
+        f"the tasks moved to local would keep it busy {busy_per_day:.2f} h a day"
+    )
+    _assume(facts, draft, local, moved, busy_per_day)
+
+
+def _steps(
+    draft: Draft,
+    tasks: list[_Task],
+    moved: list[_Task],
+    held: list[_Task],
+    local: Target,
+    api: Target,
+) -> None:
+    records = sum(len(t.to_local) + len(t.to_api) for t in tasks)
+    draft.steps.append(
+        f"priced {records:,} records of {len(tasks):,} tasks both ways; a task "
+        "moves to the local model only if all its calls are simple or the local "
+        "model already did it"
+    )
     for t in sorted(moved, key=lambda t: -t.savings)[:8]:
-        records = t.to_local if t.move == "to local" else t.to_api
-        before = sum((c for _, c, _ in records), Decimal(0))
-        after = sum((o for _, _, o in records), Decimal(0))
+        moving = t.to_local if t.move == "to local" else t.to_api
+        before = sum((c for _, c, _ in moving), Decimal(0))
+        after = sum((o for _, _, o in moving), Decimal(0))
         draft.steps.append(
-            f"  {t.profile}/{t.task}: {len(records):,} records moved {t.move}, "
+            f"  {t.profile}/{t.task}: {len(moving):,} records moved {t.move}, "
             f"{usd(before)} -> {usd(after)}: saves {usd(t.savings)}"
         )
         target = local.label if t.move == "to local" else api.label
         draft.change.append(f"run {t.profile}/{t.task} on {target}")
-    draft.steps.append(
-        f"the tasks moved to local would keep it busy {busy_per_day:.2f} h a day"
-    )
-    _assume(facts, draft, local, busy_per_day)
+    for t in held[:5]:
+        draft.steps.append(
+            f"  held back {t.profile}/{t.task}: {t.held} (would save "
+            f"{usd(t.local_saves)})"
+        )
+    if held:
+        draft.change.append(
+            f"to move a held-back task, try {local.model} on a few of its runs "
+            "first; once it has done the task, the next advice counts it"
+        )
 
 
-def _assume(facts: Facts, draft: Draft, local: Target, busy_per_day: Decimal) -> None:
+def _assume(
+    facts: Facts,
+    draft: Draft,
+    local: Target,
+    moved: list[_Task],
+    busy_per_day: Decimal,
+) -> None:
     throughput = facts.prices.pricer.energy.throughput(local.model)
     defaults = "default" in (
         throughput.prompt_tps.origin,
         throughput.generation_tps.origin,
     )
     draft.assumptions = [
-        "the local model does simple and medium tasks well enough; tasks with "
-        "hard or expert calls stay on their API",
+        f"{local.model} does a task as well when all its calls are simple or "
+        "when it already did the task; quality is not measured",
         "local cost is electricity only: the machine is paid for anyway",
         "local prompt caches do not follow a call to an API",
     ]
@@ -191,9 +260,24 @@ def _assume(facts: Facts, draft: Draft, local: Target, busy_per_day: Decimal) ->
         draft.assumptions.append(
             "local throughput is a default figure; measure it for a firmer answer"
         )
-    if busy_per_day > 20:
+    if busy_per_day > MAX_BUSY_HOURS:
         draft.assumptions.append(
             f"{busy_per_day:.1f} h a day of local work may not fit on one machine"
         )
-    firm = not defaults and busy_per_day <= 20
-    draft.confidence = Confidence.MEDIUM if firm else Confidence.LOW
+    if not moved:
+        draft.judge(
+            Confidence.MEDIUM,
+            "no task costs less elsewhere among those each side can take",
+        )
+    elif defaults:
+        draft.judge(Confidence.LOW, "the local throughput is a default, not measured")
+    elif busy_per_day > MAX_BUSY_HOURS:
+        draft.judge(
+            Confidence.LOW, f"{busy_per_day:.1f} h a day of local work on one machine"
+        )
+    else:
+        draft.judge(
+            Confidence.MEDIUM,
+            "measured local throughput; every task moved to the local model is "
+            "simple or one it already did",
+        )

@@ -37,10 +37,18 @@ class Draft:
     evidence: dict[str, Any] = field(default_factory=dict)
     assumptions: list[str] = field(default_factory=list)
     confidence: Confidence = Confidence.MEDIUM
+    confidence_why: str = ""
+    """Why the confidence is what it is, in one sentence."""
     change: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent (and counts) on costly steps, for benchmarks and logs."""
+
+    def judge(self, confidence: Confidence, why: str) -> None:
+        """Set the confidence and the reason for it, also a step of --explain."""
+        self.confidence = confidence
+        self.confidence_why = why
+        self.steps.append(f"confidence {confidence}: {why}")
 
 
 @dataclass
@@ -74,6 +82,7 @@ class Strategy:
             "share": self.share,
             "applies_to": self.applies_to,
             "confidence": str(self.draft.confidence),
+            "confidence_why": self.draft.confidence_why,
             "change": self.draft.change,
             "assumptions": self.draft.assumptions,
             "evidence": self.draft.evidence,

@@ -4,7 +4,14 @@ Each record's calls are classified with the difficulty points table, and
 each tier has a model on a ladder (``[advisor.routing]``). A record moves to
 its tier's model only when that is a move down: cheaper for the same
 tokens, and not onto a rung above the model it already uses. Calls are
-never moved up, so a call on a model weaker than its tier stays put.
+never moved up, so a call on a model weaker than its tier stays put, and a
+call on a local model never moves to another local one (that saves only
+electricity, and the user chose the first).
+
+Logs cannot tell whether the cheaper model answers as well. What they can
+tell is whether it has done the same work before (the same profile and
+task, or the same kind of side call): moves to a model that never did are
+counted, but they make the projection's confidence low.
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ class _Tally:
     cost: Decimal = Decimal(0)
     moved_calls: int = 0
     saved: Decimal = Decimal(0)
+    untried_calls: int = 0
+    """Moved calls whose new model never did that work in the history."""
+    untried_saved: Decimal = Decimal(0)
 
 
 @dataclass
@@ -47,6 +57,8 @@ class _Routing:
     """Moved calls one point short of the next tier."""
     kept_up: int = 0
     """Calls left where they are because their tier's model is not below."""
+    kept_local: int = 0
+    """Calls on a local model whose tier's model is local too."""
 
 
 def _rungs(ladder: dict[Tier, str]) -> dict[str, int]:
@@ -85,7 +97,9 @@ def analyse(facts: Facts) -> Draft:
         if after is None:
             continue
         draft.projected[row.index] = after
-        _count_move(routing, row, tier, after, difficulty, facts.settings.examples)
+        tried = facts.has_served(routing.targets[tier].model, row)
+        _count_move(routing, row, tier, after, difficulty, tried)
+        _keep_example(routing, row, after, difficulty, facts.settings.examples)
     _describe(facts, draft, routing)
     return draft
 
@@ -96,6 +110,9 @@ def _moved(
     """The record's cost on its tier's model, if that is a move down."""
     target = routing.targets[tier]
     if row.model == target.model or row.cost is None:
+        return None
+    if row.local and target.local:
+        routing.kept_local += row.calls
         return None
     rung = rungs.get(row.model)
     if rung is not None and rung <= TIERS.index(tier):
@@ -114,7 +131,7 @@ def _count_move(
     tier: Tier,
     after: Decimal,
     difficulty: Difficulty,
-    shown: int,
+    tried: bool,
 ) -> None:
     assert row.cost is not None
     move = routing.moves[(row.model, routing.targets[tier].model, tier)]
@@ -123,11 +140,21 @@ def _count_move(
     for tally in (routing.tiers[tier], move):
         tally.moved_calls += row.calls
         tally.saved += row.cost - after
+        if not tried:
+            tally.untried_calls += row.calls
+            tally.untried_saved += row.cost - after
+    if _near_next_tier(difficulty):
+        routing.near_calls += row.calls
+
+
+def _keep_example(
+    routing: _Routing, row: Row, after: Decimal, difficulty: Difficulty, shown: int
+) -> None:
+    assert row.cost is not None
     # The biggest savings make the examples; calls one point short of the
     # next tier are the borderline cases.
     item = (row.cost - after, row.index)
     near = _near_next_tier(difficulty)
-    routing.near_calls += row.calls if near else 0
     heap = routing.borderline if near else routing.examples
     if len(heap) < shown:
         heapq.heappush(heap, item)
@@ -184,13 +211,16 @@ def _describe(facts: Facts, draft: Draft, routing: _Routing) -> None:
         ],
         "moves": [
             {"from": f, "to": to, "tier": t, "calls": m.calls, "cost_usd": m.cost,
-             "projected_usd": m.cost - m.saved, "savings_usd": m.saved}
+             "projected_usd": m.cost - m.saved, "savings_usd": m.saved,
+             "calls_new_to_target": m.untried_calls}
             for (f, to, t), m in moves
         ],
         "examples": _examples(facts, routing, routing.examples, draft),
         "borderline": _examples(facts, routing, routing.borderline, draft),
         "unclassified_calls": routing.unclassified,
         "not_moved_calls": routing.kept_up,
+        "kept_on_local_calls": routing.kept_local,
+        "calls_without_tool_counts": facts.unknown_tool_calls,
     }  # fmt: skip
     _steps(draft, routing, moves)
     _advise(facts, draft, routing, moves)
@@ -202,14 +232,17 @@ def _steps(
     counts = ", ".join(f"{t} {routing.tiers[t].calls:,}" for t in TIERS)
     ladder = ", ".join(f"{t} -> {routing.targets[t].label}" for t in TIERS)
     draft.steps += [
-        "classified each record's calls with the difficulty points table "
-        f"(calls per tier: {counts}); {routing.unclassified:,} main-loop calls "
-        "without a kept prompt are left alone",
+        "classified each record's calls with the difficulty points table, from "
+        "its first prompt, its prompt and answer tokens per call and its "
+        f"session's calls and tool calls (calls per tier: {counts}); "
+        f"{routing.unclassified:,} main-loop calls without a kept prompt are "
+        "left alone",
         f"ladder: {ladder}",
     ]
     for (source, target, tier), move in moves[:8]:
+        new = f", {move.untried_calls:,} new to {target}" if move.untried_calls else ""
         draft.steps.append(
-            f"  {source} -> {target} ({tier}): {move.calls:,} calls cost "
+            f"  {source} -> {target} ({tier}): {move.calls:,} calls{new} cost "
             f"{usd(move.cost)}, would cost {usd(move.cost - move.saved)}: "
             f"saves {usd(move.saved)}"
         )
@@ -217,6 +250,11 @@ def _steps(
         f"{routing.kept_up:,} calls stay where they are: their tier's model is "
         "not below their own on the ladder, or would not cost less"
     )
+    if routing.kept_local:
+        draft.steps.append(
+            f"{routing.kept_local:,} calls on a local model stay there: their "
+            "tier's model is local too"
+        )
 
 
 def _advise(
@@ -226,8 +264,9 @@ def _advise(
     moves: list[tuple[tuple[str, str, Tier], _Tally]],
 ) -> None:
     for (source, target, tier), move in moves[:3]:
+        trial = " (try it on a sample first)" if move.untried_calls else ""
         draft.change.append(
-            f"send {tier} calls now on {source} to {target} "
+            f"send {tier} calls now on {source} to {target}{trial} "
             f"({move.calls:,} calls, {usd(move.saved)} over the window)"
         )
     if moves:
@@ -235,19 +274,62 @@ def _advise(
             "route by tier at the gateway; the ladder is [advisor.routing] "
             "simple/medium/hard/expert"
         )
+    _assume(facts, draft, routing)
+    _judge(draft, routing, moves)
+
+
+def _assume(facts: Facts, draft: Draft, routing: _Routing) -> None:
     local = [t.label for t in routing.targets.values() if t.local]
     draft.assumptions = [
         "each tier's model answers those calls well enough; quality is not measured",
-        "a session record's difficulty is that of its first prompt, its average "
-        "output per call and its number of calls",
+        "a session record's difficulty is that of its first prompt, its prompt "
+        "and answer tokens per call (averaged over its calls), and its session's "
+        "calls and tool calls, a session continued after compression included",
         "moved API calls keep their cache reads; local calls moved to an API pay "
         "every prompt token as input",
         "moved calls of a side task (title, compression) count as simple",
     ]
+    if facts.unknown_tool_calls:
+        draft.assumptions.append(
+            f"{facts.unknown_tool_calls:,} main-loop calls come from sources that "
+            "do not record tool calls: counted as making none"
+        )
     if local:
         draft.assumptions.append(
             f"costed with the energy model (local): {', '.join(sorted(set(local)))}"
         )
+
+
+def _judge(
+    draft: Draft, routing: _Routing, moves: list[tuple[tuple[str, str, Tier], _Tally]]
+) -> None:
     moved = sum(m.calls for _, m in moves)
-    doubtful = moved and routing.near_calls * 5 > moved
-    draft.confidence = Confidence.LOW if doubtful else Confidence.MEDIUM
+    saved = sum((m.saved for _, m in moves), Decimal(0))
+    untried = sum((m.untried_saved for _, m in moves), Decimal(0))
+    classified = sum(t.calls for t in routing.tiers.values())
+    if not classified:
+        draft.judge(Confidence.NONE, "no priced call had a prompt to classify")
+    elif not moved:
+        draft.judge(
+            Confidence.MEDIUM,
+            f"all {classified:,} classified calls already run on their tier's "
+            "model or one below it",
+        )
+    elif untried:
+        draft.judge(
+            Confidence.LOW,
+            f"{usd(untried)} of the {usd(saved)} moves calls to a model that never "
+            "did that work in this history: how well it does it is unknown",
+        )
+    elif routing.near_calls * 5 > moved:
+        draft.judge(
+            Confidence.LOW,
+            f"{routing.near_calls:,} of the {moved:,} moved calls are one point "
+            "short of the next tier",
+        )
+    else:
+        draft.judge(
+            Confidence.MEDIUM,
+            "every move goes to a model that already did that work here; "
+            "whether it does it as well is not measured",
+        )

@@ -3,7 +3,9 @@
 The ledger holds what each record cost; a strategy needs what the same
 tokens (or fewer, or cheaper ones) would cost on the same or another model.
 Prices come from the same places as the ledger's: a user override, the
-energy model for local models, genai-prices for API models.
+energy model for local models, genai-prices for API models, looked up
+through the pricer's library (so a retired model name priced as its
+successor is priced that way here too).
 
 genai-prices' models often carry prices per web search or per request next
 to their token prices; the ledger's linear rates skip such models and price
@@ -16,22 +18,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-from genai_prices.data_snapshot import get_snapshot
-
 from costaudit.analysis.advisor.history import Row
-from costaudit.pricing.library import Rates, Tokens, to_library_usage
-from costaudit.pricing.locality import endpoint_is_local
+from costaudit.pricing.library import Match, Rates, Tokens, to_library_usage
 from costaudit.pricing.pricer import Pricer
 
 log = logging.getLogger(__name__)
 
 _PROBE = 1_000
 _PER_MTOK = Decimal(1_000_000 // _PROBE)
+BATCH = {"processing": "batch"}
+"""genai-prices' price context of a provider's batch API."""
 
 
 @dataclass(frozen=True)
@@ -49,38 +49,44 @@ class Target:
         return f"{self.model} ({self.provider_id or 'API'})"
 
 
+@dataclass(frozen=True)
+class BatchRates:
+    """A model's standard and batch API token rates, and when they hold."""
+
+    standard: Rates
+    batch: Rates
+    at: datetime
+    """The time they were read at: the record's, or the first day
+    genai-prices has a batch price when that is later."""
+
+
 class Prices:
     """Token rates and what-if costs, cached per model and price period."""
 
     def __init__(self, pricer: Pricer) -> None:
         self.pricer = pricer
-        self._snapshot = get_snapshot()
-        self._find = lru_cache(maxsize=1024)(self._find_uncached)
         self._probed: dict[int, Rates] = {}
+        self._probed_variants: dict[str, Rates] = {}
+        # Which provider sells a ladder model, asked once per run; a label,
+        # not a price, so the run's start is a fine moment to ask at.
+        self._now = datetime.now(UTC)
 
-    def _find_uncached(
-        self, model: str, provider: str | None, endpoint: str | None
-    ) -> tuple[Any, Any] | None:
-        # The same lookup as the ledger's pricing, so both agree on the model.
-        provider_id = self.pricer.library.provider_id(provider)
-        api_url = None
-        if provider_id is None and endpoint and not endpoint_is_local(endpoint):
-            api_url = endpoint
-        for args in ((model, None, provider_id, api_url), (model, None, None, None)):
-            try:
-                found = self._snapshot.find_provider_model(*args)
-            except LookupError:
-                found = None
-            if found is not None:
-                return found
-        return None
+    def _match(
+        self, model: str, provider: str | None, endpoint: str | None, at: datetime
+    ) -> Match | None:
+        # The ledger's own lookup, aliases included, so both agree on the model.
+        return self.pricer.library.resolve(model, provider, endpoint, at)
 
     def provider_id(
-        self, model: str, provider: str | None, endpoint: str | None
+        self,
+        model: str,
+        provider: str | None,
+        endpoint: str | None,
+        at: datetime | None = None,
     ) -> str | None:
         """genai-prices' id of the provider serving ``model``, if it knows it."""
-        found = self._find(model, provider, endpoint)
-        return None if found is None else str(found[0].id)
+        found = self._match(model, provider, endpoint, at or self._now)
+        return None if found is None else str(found.provider.id)
 
     def rates(
         self, model: str, provider: str | None, endpoint: str | None, at: datetime
@@ -91,16 +97,10 @@ class Prices:
             not override.provider or not provider or override.provider == provider
         ):
             return override.rates
-        found = self._find(model, provider, endpoint)
+        found = self._match(model, provider, endpoint, at)
         if found is None:
             return None
-        model_price = found[1].get_prices(at)
-        key = id(model_price)
-        rates = self._probed.get(key)
-        if rates is None:
-            rates = self._probe_rates(model_price)
-            self._probed[key] = rates
-        return rates
+        return self._rates_of(found.model.get_prices(at))
 
     @staticmethod
     def _probe_rates(model_price: Any) -> Rates:
@@ -117,6 +117,46 @@ class Prices:
             * _PER_MTOK,
             output_mtok=(probe(Tokens(output_tokens=_PROBE)) - base) * _PER_MTOK,
         )
+
+    def batch_rates(self, row: Row) -> BatchRates | None:
+        """The record's model at standard and batch API prices, if
+        genai-prices has a batch price for it (none for a user override).
+
+        genai-prices dates each batch price from when it was added; for a
+        record older than that, the first dated batch price stands in: the
+        question is what moving such work would save, and that is today's
+        price list."""
+        if row.local or row.model in self.pricer.overrides.by_model:
+            return None
+        found = self._match(row.model, row.provider, row.endpoint, row.at)
+        if found is None:
+            return None
+        info = found.model
+        for at in (row.at, *_later_starts(info, row.at)):
+            standard = self._rates_of(info.get_prices(at))
+            batch = self._variant_rates(info.get_prices(at, BATCH))
+            if batch != standard:
+                return BatchRates(standard, batch, at)
+        return None
+
+    def _rates_of(self, model_price: Any) -> Rates:
+        # The snapshot's own price objects live as long as it does.
+        key = id(model_price)
+        rates = self._probed.get(key)
+        if rates is None:
+            rates = self._probe_rates(model_price)
+            self._probed[key] = rates
+        return rates
+
+    def _variant_rates(self, model_price: Any) -> Rates:
+        # A price with a variant applied is a fresh copy each time: keyed
+        # by its value, not its identity.
+        key = repr(model_price)
+        rates = self._probed_variants.get(key)
+        if rates is None:
+            rates = self._probe_rates(model_price)
+            self._probed_variants[key] = rates
+        return rates
 
     def row_rates(self, row: Row) -> Rates | None:
         """Rates of the record's own model at its time (None for local ones)."""
@@ -154,3 +194,14 @@ class Prices:
             tokens = Tokens(tokens.prompt_tokens, 0, 0, tokens.output_tokens, row.calls)
         rates = self.rates(target.model, target.provider_id, None, row.at)
         return None if rates is None else rates.cost(tokens)
+
+
+def _later_starts(info: Any, after: datetime) -> list[datetime]:
+    """Start dates of the model's batch prices that come after ``after``."""
+    starts: set[date] = set()
+    for variant in getattr(info, "price_variants", None) or ():
+        start = getattr(variant.constraint, "start_date", None)
+        if variant.when == BATCH and isinstance(start, date):
+            starts.add(start)
+    moments = (datetime.combine(d, time.min, tzinfo=UTC) for d in sorted(starts))
+    return [m for m in moments if m > after]

@@ -4,7 +4,11 @@ requests repeated in a loop, and bursts of calls.
 - A runaway session made more than ``runaway_factor`` times its task's
   median calls per session, and more than ``runaway_min_calls``. Capped at
   the 90th percentile (nearest rank) of the task's other sessions, it would
-  have cost its cost times cap / calls.
+  have cost its cost times cap / calls. A task with fewer than
+  :data:`MIN_TASK_SESSIONS` sessions has no usual of its own (a lone
+  session is its own median): its profile's sessions on the same platform
+  stand in. A session continued after compression (``parent_session_id``)
+  counts as one with the session it continues.
 - A loop is ``loop_min_repeats`` or more sessions with the same profile,
   model, system prompt and first prompt, each starting within
   ``loop_gap_seconds`` of the last, not run by a scheduler. A loop guard
@@ -31,6 +35,7 @@ ID = "rate_limit"
 TITLE = "Cap runaway sessions and loops"
 GROUP = None
 BURST_FACTOR = 10
+MIN_TASK_SESSIONS = 3
 
 
 @dataclass
@@ -39,10 +44,13 @@ class _Session:
     session_id: str
     task: str
     start: float
+    platform: str | None = None
     calls: int = 0
     cost: Decimal = Decimal(0)
     rows: list[int] = field(default_factory=list)
     prompt: str | None = None
+    parts: int = 0
+    """Sessions joined into this one (itself and its continuations)."""
 
 
 @dataclass
@@ -58,16 +66,23 @@ class _Runaway:
     median: float
     cap: int
     savings: Decimal
+    basis: str
+    """Which sessions the usual figures come from."""
 
 
 def _sessions(facts: Facts) -> dict[tuple[str, str], _Session]:
+    """Priced work per root session (see :meth:`Facts.root`)."""
     sessions: dict[tuple[str, str], _Session] = {}
+    parts: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in facts.history.rows:
         if row.cost is None:
             continue
+        root = facts.root(row)
         session = sessions.setdefault(
-            row.session, _Session(row.profile, row.session_id, row.task, row.epoch)
+            root, _Session(row.profile, root[1], row.task, row.epoch, row.platform)
         )
+        parts[root].add(row.session_id)
+        session.parts = len(parts[root])
         session.calls += row.calls
         session.cost += row.cost
         session.rows.append(row.index)
@@ -84,23 +99,51 @@ def nearest_rank(values: list[int], fraction: float) -> int:
     return ordered[max(math.ceil(fraction * len(ordered)), 1) - 1]
 
 
-def _runaways(facts: Facts, sessions: list[_Session]) -> list[_Runaway]:
+@dataclass(frozen=True)
+class _Usual:
+    median: float
+    limit: float
+    cap: int | None
+    basis: str
+
+
+def _usual(facts: Facts, group: list[_Session], basis: str) -> _Usual:
     settings = facts.settings
+    median = statistics.median(s.calls for s in group)
+    limit = max(settings.runaway_factor * median, settings.runaway_min_calls)
+    usual = [s.calls for s in group if s.calls <= limit]
+    cap = nearest_rank(usual, 0.9) if usual else None
+    return _Usual(median, limit, cap, basis)
+
+
+def _runaways(facts: Facts, sessions: list[_Session]) -> list[_Runaway]:
     by_task: dict[tuple[str, str], list[_Session]] = defaultdict(list)
+    by_platform: dict[tuple[str, str | None], list[_Session]] = defaultdict(list)
     for session in sessions:
         by_task[(session.profile, session.task)].append(session)
+        by_platform[(session.profile, session.platform)].append(session)
+    usual: dict[tuple[str, str | None], _Usual] = {}
     found = []
-    for group in by_task.values():
-        median = statistics.median(s.calls for s in group)
-        limit = max(settings.runaway_factor * median, settings.runaway_min_calls)
-        usual = [s.calls for s in group if s.calls <= limit]
-        if not usual:
+    for session in sessions:
+        group = by_task[(session.profile, session.task)]
+        key: tuple[str, str | None] = ("task", f"{session.profile}/{session.task}")
+        basis = f"the task's {len(group)} sessions"
+        if len(group) < MIN_TASK_SESSIONS:
+            group = by_platform[(session.profile, session.platform)]
+            key = (session.profile, f"platform:{session.platform}")
+            basis = (
+                f"the profile's {len(group)} {session.platform or 'unknown'} "
+                "sessions (the task has too few of its own)"
+            )
+        if key not in usual:
+            usual[key] = _usual(facts, group, basis)
+        seen = usual[key]
+        if seen.cap is None or session.calls <= max(seen.limit, seen.cap):
             continue
-        cap = nearest_rank(usual, 0.9)
-        for session in group:
-            if session.calls > limit and session.calls > cap:
-                kept = session.cost * cap / session.calls
-                found.append(_Runaway(session, median, cap, session.cost - kept))
+        kept = session.cost * seen.cap / session.calls
+        found.append(
+            _Runaway(session, seen.median, seen.cap, session.cost - kept, seen.basis)
+        )
     return sorted(found, key=lambda r: -r.savings)
 
 
@@ -118,7 +161,7 @@ def _loops(facts: Facts, sessions: dict[tuple[str, str], _Session]) -> list[_Loo
     for row in facts.history.rows:
         if not _loopable(row):
             continue
-        session = sessions[row.session]
+        session = sessions[facts.root(row)]
         key = (row.profile, row.model, row.system_prompt_hash, row.first_prompt or "")
         run = runs.get(key)
         if run and row.epoch - run[-1].start <= settings.loop_gap_seconds:
@@ -179,7 +222,7 @@ def analyse(facts: Facts) -> Draft:
             cost = rows[index].cost
             if index not in draft.projected and cost is not None:
                 draft.projected[index] = cost * runaway.cap / session.calls
-    _describe(facts, draft, loops, runaways, _bursts(facts))
+    _describe(facts, draft, sessions, loops, runaways, _bursts(facts))
     return draft
 
 
@@ -190,7 +233,9 @@ def _evidence(
         "runaway_sessions": [
             {"profile": r.session.profile, "task": r.session.task,
              "session_id": r.session.session_id, "calls": r.session.calls,
+             "sessions_joined": r.session.parts,
              "task_median_calls": r.median, "cap_calls": r.cap,
+             "usual_from": r.basis,
              "cost_usd": r.session.cost, "savings_usd": r.savings,
              "prompt": clip(r.session.prompt)}
             for r in runaways[:10]
@@ -209,20 +254,29 @@ def _evidence(
 def _describe(
     facts: Facts,
     draft: Draft,
+    sessions: dict[tuple[str, str], _Session],
     loops: list[_Loop],
     runaways: list[_Runaway],
     bursts: list[dict[str, object]],
 ) -> None:
     settings = facts.settings
     draft.evidence = _evidence(loops, runaways, bursts)
+    draft.steps.append(
+        f"{len(sessions):,} sessions (a continuation after compression counted "
+        f"with the session it continues); a runaway makes more than "
+        f"{settings.runaway_factor:g} x the usual median calls and more than "
+        f"{settings.runaway_min_calls}; the usual is the task's sessions, or the "
+        f"profile's on the same platform for a task with fewer than "
+        f"{MIN_TASK_SESSIONS}"
+    )
     for r in runaways[:5]:
         s = r.session
+        joined = f" ({s.parts} sessions joined)" if s.parts > 1 else ""
         draft.steps.append(
-            f"{s.profile}/{s.task}: median {r.median:g} calls per session; session "
-            f"{s.session_id} made {s.calls:,} (> {settings.runaway_factor:g} x median "
-            f"and > {settings.runaway_min_calls}); capped at {r.cap} (p90 of the "
-            f"task's usual sessions): {usd(s.cost)} x {r.cap} / {s.calls} leaves "
-            f"{usd(s.cost - r.savings)}, saves {usd(r.savings)}"
+            f"{s.profile}/{s.task}: median {r.median:g} calls per session over "
+            f"{r.basis}; session {s.session_id}{joined} made {s.calls:,}; capped at "
+            f"{r.cap} (p90 of the usual sessions): {usd(s.cost)} x {r.cap} / "
+            f"{s.calls} leaves {usd(s.cost - r.savings)}, saves {usd(r.savings)}"
         )
     for loop in loops[:5]:
         first = loop.sessions[0]
@@ -234,6 +288,7 @@ def _describe(
     if bursts:
         draft.steps.append(f"{len(bursts)} bursts shown as evidence, not counted")
     _advise(facts, draft, loops, runaways)
+    _judge(draft, len(sessions), loops, runaways)
 
 
 def _advise(
@@ -258,4 +313,28 @@ def _advise(
         "a session's calls cost the same each (its average)",
         "scheduled runs never count as loops",
     ]
-    draft.confidence = Confidence.MEDIUM
+
+
+def _judge(
+    draft: Draft, sessions: int, loops: list[_Loop], runaways: list[_Runaway]
+) -> None:
+    if not sessions:
+        draft.judge(Confidence.NONE, "no priced session to look at")
+    elif not loops and not runaways:
+        draft.judge(
+            Confidence.MEDIUM,
+            f"none of the {sessions:,} sessions is far longer than usual, and no "
+            "request repeats in a loop",
+        )
+    elif any(r.basis.startswith("the profile's") for r in runaways):
+        draft.judge(
+            Confidence.LOW,
+            "a runaway's usual length comes from its profile's other sessions, "
+            "not from its own task's",
+        )
+    else:
+        draft.judge(
+            Confidence.MEDIUM,
+            "the caps come from each task's own sessions; whether the calls "
+            "past them were needed the logs cannot say",
+        )

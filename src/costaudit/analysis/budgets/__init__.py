@@ -11,17 +11,24 @@
 from costaudit.analysis.budgets.check import (
     EXIT_OK,
     EXIT_OVER,
+    EXIT_UNDELIVERED,
     EXIT_WARNING,
     CheckResult,
     Delivery,
     run_check,
 )
-from costaudit.analysis.budgets.evaluate import BudgetStatus, evaluate, evaluate_all
+from costaudit.analysis.budgets.evaluate import (
+    BudgetStatus,
+    evaluate,
+    evaluate_all,
+    scope_problem,
+)
 from costaudit.analysis.budgets.section import budget_section, status_document
 from costaudit.analysis.budgets.settings import (
     Budget,
     Scope,
     budgets_from_config,
+    max_attempts,
     notification_urls,
 )
 from costaudit.analysis.budgets.state import BUDGET_ALERTS_MIGRATION
@@ -30,6 +37,7 @@ __all__ = [
     "BUDGET_ALERTS_MIGRATION",
     "EXIT_OK",
     "EXIT_OVER",
+    "EXIT_UNDELIVERED",
     "EXIT_WARNING",
     "Budget",
     "BudgetStatus",
@@ -40,7 +48,9 @@ __all__ = [
     "budgets_from_config",
     "evaluate",
     "evaluate_all",
+    "max_attempts",
     "notification_urls",
     "run_check",
+    "scope_problem",
     "status_document",
 ]

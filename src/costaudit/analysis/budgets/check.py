@@ -2,14 +2,18 @@
 
 Made to run unattended (cron, a systemd timer). Each threshold alerts once in
 a period (see :mod:`costaudit.analysis.budgets.state`); a notification that
-fails is reported and sent again on the next run. Exit codes:
+fails is reported and sent again on the next run, until its period ends or
+it has been tried ``max_attempts`` times. Exit codes:
 
     0  every budget is within its limits and below its warning thresholds
     3  a warning threshold is crossed (the lowest configured threshold)
     4  a limit is reached (spend at or above 100% of a limit)
+    5  a notification failed on this run, or was given up
 
-The code describes the budgets' state at the time of the check, whether or
-not a notification went out on this run.
+Codes 0, 3 and 4 describe the budgets' state at the time of the check,
+whether or not a notification went out on this run. Code 5 outranks them:
+someone who was meant to be told was not, which a scheduler should treat as
+a failure (the budgets' state is still on stdout and in ``budget status``).
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from zoneinfo import ZoneInfo
 
 from costaudit.analysis.budgets import state
 from costaudit.analysis.budgets.evaluate import BudgetStatus, evaluate_all
-from costaudit.analysis.budgets.settings import Budget
+from costaudit.analysis.budgets.settings import DEFAULT_MAX_ATTEMPTS, Budget
 from costaudit.ledger.store import Ledger
 
 EXIT_OK = 0
 EXIT_WARNING = 3
 EXIT_OVER = 4
+EXIT_UNDELIVERED = 5
 
 
 class Recipient(Protocol):
@@ -66,6 +71,8 @@ class Delivery:
     error: str | None = None
     retry: bool = False
     """Sent again after failing on an earlier run."""
+    gave_up: bool = False
+    """Not sent again: its period ended or it ran out of attempts."""
 
 
 @dataclass
@@ -75,11 +82,19 @@ class CheckResult:
 
     @property
     def exit_code(self) -> int:
+        if self.undelivered:
+            return EXIT_UNDELIVERED
         return exit_code(self.statuses)
 
     @property
     def failures(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.error is not None]
+
+    @property
+    def undelivered(self) -> list[Delivery]:
+        """Failures to a configured recipient (not dry runs, not alerts whose
+        URL left the config, which the user chose to stop)."""
+        return [d for d in self.failures if d.recipient]
 
 
 def exit_code(statuses: Sequence[BudgetStatus]) -> int:
@@ -157,12 +172,38 @@ def _alert(
     return [_send(ledger, sender, row, r, now, retry=False) for r in recipients]
 
 
-def _resend(
-    ledger: Ledger, sender: Sender, row: state.AlertRow, now: datetime
+def _give_up_reason(row: state.AlertRow, now: datetime, attempts: int) -> str | None:
+    if now >= row.period_end:
+        return f"its period ended on {row.period_end:%Y-%m-%d %H:%M} UTC"
+    if row.attempts >= attempts:
+        return f"it failed {row.attempts} times (max_attempts = {attempts})"
+    return None
+
+
+def _give_up(
+    ledger: Ledger, row: state.AlertRow, label: str, reason: str, now: datetime
 ) -> Delivery:
-    """Send a failed alert again to the recipient it failed for."""
+    state.save(ledger, _replace(row, state.GAVE_UP, row.last_error), now)
+    error = f"given up, not sent again: {reason}; last error: {row.last_error}"
+    return Delivery(
+        row.budget, row.threshold, row.title, row.body, label, error, True, True
+    )
+
+
+def _resend(
+    ledger: Ledger,
+    sender: Sender,
+    row: state.AlertRow,
+    now: datetime,
+    attempts: int,
+) -> Delivery:
+    """Send a failed alert again to the recipient it failed for, unless its
+    period is over or it has used up its attempts."""
     for recipient in sender.recipients():
         if recipient.key == row.target:
+            reason = _give_up_reason(row, now, attempts)
+            if reason is not None:
+                return _give_up(ledger, row, recipient.label, reason, now)
             return _send(ledger, sender, row, recipient, now, retry=True)
     # The URL left the config since: nobody is left to tell, so it is dropped.
     state.save(ledger, _replace(row, state.RECORDED, row.last_error), now)
@@ -173,7 +214,8 @@ def _resend(
 def _replace(
     row: state.AlertRow, status: str, error: str | None, target: str | None = None
 ) -> state.AlertRow:
-    attempts = row.attempts + (0 if status == state.RECORDED else 1)
+    sent = status in (state.SENT, state.FAILED)
+    attempts = row.attempts + (1 if sent else 0)
     return state.AlertRow(
         row.budget, row.threshold, row.period_start, row.period_end,
         row.target if target is None else target, row.crossed_at, row.level,
@@ -207,11 +249,17 @@ def pending_alerts(
 
 
 def _dry(
-    sender: Sender, retries: list[state.AlertRow], alerts: list[state.AlertRow]
+    sender: Sender,
+    retries: list[state.AlertRow],
+    alerts: list[state.AlertRow],
+    now: datetime,
+    attempts: int,
 ) -> list[Delivery]:
-    """What a real run would send: retries to their recipient, alerts to all."""
+    """What a real run would send: retries still owed to their recipient,
+    new alerts to every recipient."""
     labels = {r.key: r.label for r in sender.recipients()}
-    planned = [(row, [labels.get(row.target, "")], True) for row in retries]
+    owed = [row for row in retries if _give_up_reason(row, now, attempts) is None]
+    planned = [(row, [labels.get(row.target, "")], True) for row in owed]
     planned += [(row, list(labels.values()) or [""], False) for row in alerts]
     return [
         Delivery(row.budget, row.threshold, row.title, row.body, label, None, retry)
@@ -227,6 +275,7 @@ def run_check(
     sender: Sender,
     now: datetime,
     dry_run: bool = False,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> CheckResult:
     """Evaluate every budget; send (or, dry, list) what is new or owed."""
     statuses = evaluate_all(ledger, budgets, now, tz)
@@ -234,10 +283,10 @@ def run_check(
     alerts = pending_alerts(ledger, statuses)
     result = CheckResult(statuses)
     if dry_run:
-        result.deliveries.extend(_dry(sender, retries, alerts))
+        result.deliveries.extend(_dry(sender, retries, alerts, now, max_attempts))
         return result
     for row in retries:
-        result.deliveries.append(_resend(ledger, sender, row, now))
+        result.deliveries.append(_resend(ledger, sender, row, now, max_attempts))
     for row in alerts:
         result.deliveries.extend(_alert(ledger, sender, row, now))
     return result

@@ -5,12 +5,20 @@ call falls in the period, up to now. An unpriced record adds its tokens but
 no money, and its calls are counted, so the money spent reads as a lower
 bound rather than as free usage.
 
-The burn rate is what was spent over the time elapsed in the period. For a
-calendar period the forecast carries that rate to the period's end, and the
+For a calendar period the burn rate is what was spent over the time elapsed
+in the period; the forecast carries that rate to the period's end, and the
 limit is reached, at that rate, on the day the projection meets it (or not
-before the period resets). A rolling period never ends: at a steady rate its
-total stays where it is, so its forecast is what it holds now, and a limit
-date is only given once the limit has been reached.
+before the period resets).
+
+A rolling period never ends, and its oldest spend keeps leaving the window,
+so its rate is the recent one: the spend of the window's last quarter (the
+last 6 hours of a rolling day, 42 hours of a week, 7.5 days of a 30-day
+month) over that quarter's length. The forecast is what the window holds one
+period length from now if spending goes on at that rate (all of it spent at
+that rate by then). The limit date is found hour by hour over the next
+period length: what the window will hold is the spend that has not left it
+yet plus the recent rate times the hours gone by; the first hour at which
+that meets the limit gives the day.
 """
 
 from __future__ import annotations
@@ -21,10 +29,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from costaudit.analysis.budgets.period import Period, current_period
-from costaudit.analysis.budgets.settings import Budget
+from costaudit.analysis.budgets.settings import EVERYTHING, Budget, suggest
 from costaudit.ledger.store import Ledger
 
 SECONDS_PER_DAY = Decimal(86_400)
+RECENT_SHARE = 4
+"""A rolling period's rate is taken over the last 1/RECENT_SHARE of it."""
+STEP = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,7 @@ def _reached_day(days: list[DaySpend], limit: Decimal, usd: bool) -> date | None
     return None
 
 
-def _measure(
+def _calendar_measure(
     spent: Decimal,
     limit: Decimal,
     period: Period,
@@ -136,21 +147,95 @@ def _measure(
 ) -> Measure:
     length = Decimal(period.length.total_seconds())
     elapsed = min(Decimal(max((now - period.start).total_seconds(), 1)), length)
-    if period.rolling:
-        per_day = spent / length * SECONDS_PER_DAY
-        forecast = spent
-    else:
-        per_day = spent / elapsed * SECONDS_PER_DAY
-        forecast = spent + spent / elapsed * (length - elapsed)
+    per_day = spent / elapsed * SECONDS_PER_DAY
+    forecast = spent + spent / elapsed * (length - elapsed)
     reached_on = None
     if spent >= limit:
         reached_on = _reached_day(days, limit, usd)
-    elif not period.rolling and spent > 0:
+    elif spent > 0:
         seconds_left = (limit - spent) / spent * elapsed
         at = now + timedelta(seconds=float(seconds_left))
         if at < period.end:
             reached_on = at.astimezone(period.tz).date()
     return Measure(spent, limit, per_day, forecast, reached_on)
+
+
+def _spend_times(
+    ledger: Ledger, budget: Budget, period: Period, usd: bool
+) -> list[tuple[datetime, Decimal]]:
+    """Spend (USD or tokens) at each moment of a rolling window, oldest first."""
+    scope, params = budget.scope.where()
+    amount = (
+        "coalesce(sum(cost_usd), 0)"
+        if usd
+        else "coalesce(sum(input_tokens + cache_read_tokens + cache_write_tokens "
+        "+ output_tokens), 0)::BIGINT"
+    )
+    rows = ledger.fetch(
+        f"SELECT started_at, {amount} FROM usage "
+        f"WHERE started_at >= ? AND started_at < ? AND {scope} "
+        "GROUP BY started_at ORDER BY started_at",
+        [period.start, period.end, *params],
+    )
+    return [(row[0], Decimal(row[1])) for row in rows]
+
+
+def _rolling_reached_on(
+    spend: list[tuple[datetime, Decimal]],
+    limit: Decimal,
+    period: Period,
+    rate_per_second: Decimal,
+) -> date | None:
+    """The first day the window meets ``limit`` at the recent rate."""
+    steps = int(period.length / STEP)
+    held = sum((amount for _, amount in spend), Decimal(0))
+    index = 0
+    for step in range(1, steps + 1):
+        cutoff = period.start + step * STEP
+        while index < len(spend) and spend[index][0] < cutoff:
+            held -= spend[index][1]
+            index += 1
+        gone = Decimal((step * STEP).total_seconds())
+        if held + rate_per_second * gone >= limit:
+            return (period.end + step * STEP).astimezone(period.tz).date()
+    return None
+
+
+def _rolling_measure(
+    spend: list[tuple[datetime, Decimal]],
+    limit: Decimal,
+    period: Period,
+    days: list[DaySpend],
+    usd: bool,
+) -> Measure:
+    spent = sum((amount for _, amount in spend), Decimal(0))
+    recent = period.length / RECENT_SHARE
+    since = period.end - recent
+    recent_spend = sum((a for at, a in spend if at >= since), Decimal(0))
+    rate = recent_spend / Decimal(recent.total_seconds())
+    length = Decimal(period.length.total_seconds())
+    forecast = rate * length
+    if spent >= limit:
+        reached_on = _reached_day(days, limit, usd)
+    else:
+        reached_on = _rolling_reached_on(spend, limit, period, rate)
+    return Measure(spent, limit, rate * SECONDS_PER_DAY, forecast, reached_on)
+
+
+def _measure(
+    ledger: Ledger,
+    budget: Budget,
+    spent: Decimal,
+    limit: Decimal,
+    period: Period,
+    now: datetime,
+    days: list[DaySpend],
+    usd: bool,
+) -> Measure:
+    if not period.rolling:
+        return _calendar_measure(spent, limit, period, now, days, usd)
+    spend = _spend_times(ledger, budget, period, usd)
+    return _rolling_measure(spend, limit, period, days, usd)
 
 
 def evaluate(
@@ -164,10 +249,14 @@ def evaluate(
     spent_tokens = days[-1].cumulative_tokens if days else 0
     usd = tokens = None
     if budget.limit_usd is not None:
-        usd = _measure(spent_usd, budget.limit_usd, period, now, days, True)
+        usd = _measure(
+            ledger, budget, spent_usd, budget.limit_usd, period, now, days, True
+        )
     if budget.limit_tokens is not None:
         limit = Decimal(budget.limit_tokens)
-        tokens = _measure(Decimal(spent_tokens), limit, period, now, days, False)
+        tokens = _measure(
+            ledger, budget, Decimal(spent_tokens), limit, period, now, days, False
+        )
     return BudgetStatus(
         budget, period, now, spent_usd, spent_tokens, unpriced, usd, tokens,
         tuple(days),
@@ -178,3 +267,23 @@ def evaluate_all(
     ledger: Ledger, budgets: list[Budget], now: datetime, tz: ZoneInfo
 ) -> list[BudgetStatus]:
     return [evaluate(ledger, budget, now, tz) for budget in budgets]
+
+
+def scope_problem(ledger: Ledger, budget: Budget) -> str | None:
+    """Why the budget's scope may never match, or None: a profile, task,
+    model or provider that no usage record in the ledger has."""
+    scope = budget.scope
+    if scope.kind == EVERYTHING:
+        return None
+    column = "coalesce(provider, '')" if scope.kind == "provider" else scope.kind
+    known = [
+        str(row[0])
+        for row in ledger.fetch(f"SELECT DISTINCT {column} FROM usage ORDER BY 1")
+    ]
+    if scope.value in known:
+        return None
+    hint = suggest(scope.value, known)
+    return (
+        f"budget {budget.name!r}: no usage record in the ledger has "
+        f"{scope.kind} {scope.value!r}{hint}, so it counts nothing yet"
+    )

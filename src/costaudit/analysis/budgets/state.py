@@ -7,8 +7,10 @@ period length from the moment it was seen (after that, everything the window
 holds was spent since the alert, and a new crossing is news). A target is
 named by a hash of its URL, never the URL, which may carry a token. A row
 whose notification failed stays ``failed`` and is sent again on the next
-run; ``recorded`` means no notification URL was configured, so the alert
-was only printed.
+run, until its period ends or it has been tried ``max_attempts`` times;
+then it becomes ``given up`` and is not sent again (the threshold still
+counts as alerted in that period). ``recorded`` means no notification URL
+was configured, so the alert was only printed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from costaudit.ledger.store import Ledger
 SENT = "sent"
 FAILED = "failed"
 RECORDED = "recorded"
+GAVE_UP = "given up"
+UNDELIVERED = (FAILED, GAVE_UP)
+PLACES = Decimal("0.001")
+"""The ledger keeps thresholds to three decimals (DECIMAL(9, 3))."""
 
 BUDGET_ALERTS_MIGRATION = MIGRATIONS_BY_NAME["006_budget_alerts"]
 
@@ -55,7 +61,7 @@ def alerted(ledger: Ledger, budget: str, now: datetime) -> set[Decimal]:
         "WHERE budget = ? AND period_start <= ? AND period_end > ?",
         [budget, now, now],
     )
-    return {Decimal(row[0]) for row in rows}
+    return {Decimal(row[0]).quantize(PLACES) for row in rows}
 
 
 def failed(ledger: Ledger) -> list[AlertRow]:
@@ -65,6 +71,19 @@ def failed(ledger: Ledger) -> list[AlertRow]:
         "level, title, body, status, attempts, last_error FROM budget_alerts "
         "WHERE status = ? ORDER BY crossed_at, budget, threshold",
         [FAILED],
+    )
+    return [AlertRow(*row) for row in rows]
+
+
+def undelivered(ledger: Ledger, budget: str, now: datetime) -> list[AlertRow]:
+    """Alerts of ``budget`` in the period holding ``now`` that did not go
+    through: still to be retried, or given up."""
+    rows = ledger.fetch(
+        "SELECT budget, threshold, period_start, period_end, target, crossed_at, "
+        "level, title, body, status, attempts, last_error FROM budget_alerts "
+        "WHERE budget = ? AND period_start <= ? AND period_end > ? "
+        "AND status IN (?, ?) ORDER BY threshold",
+        [budget, now, now, *UNDELIVERED],
     )
     return [AlertRow(*row) for row in rows]
 

@@ -11,16 +11,29 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
+
+from costaudit.interfaces.cli.tables import Column, table
+
+__all__ = [
+    "Column",
+    "Format",
+    "compact",
+    "console",
+    "count",
+    "emit",
+    "money",
+    "print_csv",
+    "print_json",
+    "table",
+    "to_jsonable",
+]
 
 
 class Format(StrEnum):
@@ -54,14 +67,6 @@ def compact(value: Any) -> str:
                 f"{scaled:.3g}{suffix}" if scaled < 1000 else f"{scaled:,.0f}{suffix}"
             )
     return str(number)
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    render: Callable[[Any], str] = str
-    numeric: bool = False
 
 
 def to_jsonable(value: Any) -> Any:
@@ -105,66 +110,6 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return f"{round(value, 10):f}"
     return value
-
-
-def _fit_names(widths: list[int], columns: Sequence[Column], room: int) -> None:
-    """Narrow the name columns, widest first, until the row fits ``room``."""
-    # Two cells of padding between columns and a box edge on either side.
-    spare = room - (sum(widths) + 2 * (len(widths) - 1) + 2)
-    names = [i for i, column in enumerate(columns) if not column.numeric]
-    while spare < 0 and names:
-        widest = max(names, key=lambda i: widths[i])
-        if widths[widest] <= 8:
-            break
-        widths[widest] -= 1
-        spare += 1
-
-
-def table(
-    title: str | None,
-    rows: Sequence[dict[str, Any]],
-    columns: Sequence[Column],
-    totals: dict[str, Any] | None = None,
-) -> Table:
-    result = Table(
-        title=title,
-        title_justify="left",
-        show_footer=totals is not None,
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    footers: list[str] = []
-    widths: list[int] = []
-    for column in columns:
-        footer = ""
-        if totals is not None:
-            value = totals.get(column.key)
-            footer = column.render(value) if value is not None or column.numeric else ""
-            if column is columns[0]:
-                footer = "total"
-        cells = [column.render(row.get(column.key)) for row in rows]
-        widest = max((len(c) for c in cells), default=0)
-        footers.append(footer)
-        # Numbers keep their width; names get up to 28 before they fold.
-        widths.append(
-            max(widest, len(footer), len(column.label))
-            if column.numeric
-            else min(max(widest, len(column.label)), 28)
-        )
-    _fit_names(widths, columns, console().width)
-    for column, footer, width in zip(columns, footers, widths, strict=True):
-        result.add_column(
-            column.label,
-            footer=footer,
-            justify="right" if column.numeric else "left",
-            no_wrap=column.numeric,
-            overflow="fold",
-            min_width=width,
-        )
-    for row in rows:
-        result.add_row(*(column.render(row.get(column.key)) for column in columns))
-    return result
 
 
 def emit(

@@ -82,3 +82,12 @@ def day_ticks(first: date, last: date, target: int = 6) -> list[date]:
     if step > 3:
         step = 7 * max(1, round(step / 7))
     return [date.fromordinal(first.toordinal() + k) for k in range(0, span + 1, step)]
+
+
+def log_money_tick(value: float) -> str:
+    """A power of ten in dollars: ``$0.01``, ``$1``, ``$100``, ``$10k``."""
+    if value >= 1000:
+        return f"${short_count(value)}"
+    if value >= 1:
+        return f"${value:,.0f}"
+    return f"${value:.{-math.floor(math.log10(value) + 1e-9)}f}"

@@ -24,9 +24,16 @@ def section(section_id: str, heading: str, body: str, intro: str = "") -> str:
     )
 
 
-def chart_box(svg: str, caption: str = "") -> str:
+def chart_box(svg: str, caption: str = "", title: str = "") -> str:
+    """A chart with its title shown above it (the SVG's own title is for
+    screen readers, which is why this one is hidden from them)."""
+    head = (
+        element("div", esc(title), class_="chart-title", aria_hidden="true")
+        if title
+        else ""
+    )
     note = element("figcaption", esc(caption)) if caption else ""
-    return element("figure", svg + note, class_="chart-box")
+    return element("figure", head + svg + note, class_="chart-box")
 
 
 def placeholder(name: str, message: str) -> str:
@@ -35,20 +42,35 @@ def placeholder(name: str, message: str) -> str:
     )
 
 
+def figure(key: str, value: Any, shown: str, unit: str = "", style: str = "") -> str:
+    """A figure the tests read back: ``key`` is its dotted path in the
+    document, ``data-value`` its exact value, the text what a reader sees."""
+    # The unit may move under the figure on a narrow card, but stays whole.
+    whole = unit[:1] + unit[1:].replace(" ", "\u00a0")
+    after = element("span", esc(whole), class_="unit") if unit else ""
+    return element(
+        "div",
+        element("span", esc(shown), class_="figure") + after,
+        class_=style or None,
+        data_key=key,
+        data_value=data_value(value),
+    )
+
+
 def stat(
-    key: str, label: str, value: Any, shown: str, note: str = "", unit: str = ""
+    key: str,
+    label: str,
+    value: Any,
+    shown: str,
+    note: str = "",
+    unit: str = "",
+    extra: str = "",
 ) -> str:
-    """One headline figure; ``key`` is its dotted path in the document."""
-    after = element("span", esc(unit), class_="unit") if unit else ""
+    """One headline figure; ``extra`` is markup under it (a second figure)."""
     parts = [
         element("div", esc(label), class_="stat-label"),
-        element(
-            "div",
-            esc(shown) + after,
-            class_="stat-value",
-            data_key=key,
-            data_value=data_value(value),
-        ),
+        figure(key, value, shown, unit, "stat-value"),
+        extra,
     ]
     if note:
         parts.append(element("div", esc(note), class_="stat-note"))

@@ -88,6 +88,17 @@ def legend(
     return element("g", "".join(parts), class_="legend"), y + FONT + 10 - top
 
 
+def tick_text(x: float, y: float, label: str, size: float = FONT) -> str:
+    """A tick label centred on ``x``, or held inside the frame at either edge
+    so that the first and last labels are never cut off."""
+    half = len(label) * size * 0.33
+    if x + half > WIDTH - 2:
+        return text(WIDTH - 2, y, label, class_="tick", text_anchor="end")
+    if x - half < 2:
+        return text(2, y, label, class_="tick", text_anchor="start")
+    return text(x, y, label, class_="tick", text_anchor="middle")
+
+
 def value_axis_below(
     scale: Scale,
     ticks: Sequence[float],
@@ -100,9 +111,7 @@ def value_axis_below(
     for tick in ticks:
         x = scale(tick)
         parts.append(line(x, top, x, bottom, class_="grid"))
-        parts.append(
-            text(x, bottom + FONT + 2, label(tick), class_="tick", text_anchor="middle")
-        )
+        parts.append(tick_text(x, bottom + FONT + 2, label(tick)))
     return element("g", "".join(parts), class_="axis")
 
 

@@ -7,6 +7,8 @@ built by :func:`element` so that attribute values are escaped too.
 from __future__ import annotations
 
 import html
+import math
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +60,29 @@ def money(value: Any) -> str:
         return f"{'-' if amount < 0 else ''}<$0.0001"
     places = 2 if size >= 1 else 4
     sign = "-" if amount < 0 else ""
+    return f"{sign}${size:,.{places}f}"
+
+
+def money_places(values: Iterable[Any]) -> int:
+    """Decimal places that give the smallest non-zero amount two significant
+    digits, between cents and four places: one precision for a whole column."""
+    sizes = [abs(Decimal(v)) for v in values if v is not None and Decimal(v) != 0]
+    if not sizes:
+        return 2
+    smallest = min(sizes)
+    return min(4, max(2, -math.floor(math.log10(smallest)) + 1))
+
+
+def money_at(value: Any, places: int) -> str:
+    """Dollars at a fixed number of places; amounts too small to show at four
+    places say so rather than round to zero."""
+    if value is None:
+        return "unpriced"
+    amount = Decimal(value)
+    size = abs(amount)
+    sign = "-" if amount < 0 else ""
+    if 0 < size < Decimal(1).scaleb(-places) / 2:
+        return f"{sign}<${Decimal(1).scaleb(-places):f}"
     return f"{sign}${size:,.{places}f}"
 
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from costaudit.interfaces.html.blocks import placeholder, stat
+from costaudit.interfaces.html.blocks import figure, placeholder, stat
+from costaudit.interfaces.html.breakeven import breakeven_section
 from costaudit.interfaces.html.markup import element, esc, money, percent, void
 from costaudit.interfaces.html.plans import (
     advice_section,
-    breakeven_section,
     budgets_section,
     strategies_by_saving,
 )
@@ -84,6 +84,16 @@ def _biggest_saving(document: dict[str, Any]) -> str:
     if combined is not None:
         note += f"; all strategies together {money(combined)} a month"
     value = best["monthly_savings_usd"]
+    confidence = best.get("confidence")
+    badge = (
+        element(
+            "div",
+            esc(f"{confidence} confidence"),
+            class_=f"confidence confidence-{confidence}",
+        )
+        if confidence
+        else ""
+    )
     return stat(
         f"advice.strategies.{index}.monthly_savings_usd",
         "Biggest saving",
@@ -91,6 +101,38 @@ def _biggest_saving(document: dict[str, Any]) -> str:
         money(value),
         note,
         unit=" a month",
+        extra=badge,
+    )
+
+
+def _spend_card(document: dict[str, Any]) -> str:
+    """What the period cost, and the same as a monthly rate, so it can be set
+    against the savings, which are a month."""
+    o = document["overview"]
+    days = document["period"]["days"]
+    monthly = ((document.get("advice") or {}).get("period") or {}).get(
+        "monthly_spend_usd"
+    )
+    rate = (
+        figure(
+            "advice.period.monthly_spend_usd",
+            monthly,
+            money(monthly),
+            " a month at this rate",
+            "stat-rate",
+        )
+        if monthly is not None and o["calls"]
+        else ""
+    )
+    per_query = spent(o, "cost_per_query_usd")
+    return stat(
+        "overview.cost_usd",
+        "Spend this period",
+        o["cost_usd"],
+        spent(o, "cost_usd"),
+        f"{per_query} a query incl. infrastructure" if o["calls"] else "",
+        unit=f" in {days} days" if days else "",
+        extra=rate,
     )
 
 
@@ -128,17 +170,8 @@ def profile_strip(document: dict[str, Any]) -> str:
 
 def headline(document: dict[str, Any]) -> str:
     """The first screen: what was spent, where it went, what to save first."""
-    o = document["overview"]
-    spend = o["cost_usd"]
-    cards = [
-        stat(
-            "overview.cost_usd",
-            "Spend this period",
-            spend,
-            spent(o, "cost_usd"),
-            f"{spent(o, 'cost_per_query_usd')} a query",
-        )
-    ]
+    spend = document["overview"]["cost_usd"]
+    cards = [_spend_card(document)]
     if document["profiles"]:
         top = document["profiles"][0]
         note = _with_share(str(top["profile"]), top["cost_usd"], spend)

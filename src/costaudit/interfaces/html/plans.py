@@ -10,12 +10,13 @@ from typing import Any
 
 from costaudit.interfaces.html.axes import day_label
 from costaudit.interfaces.html.blocks import chart_box, number, placeholder, section
-from costaudit.interfaces.html.markup import element, esc, money, short_count
+from costaudit.interfaces.html.markup import element, money, short_count
 from costaudit.interfaces.html.svg import (
     Line,
     Rule,
     Step,
     XAxis,
+    YAxis,
     line_chart,
     waterfall_chart,
 )
@@ -28,17 +29,42 @@ STRATEGY_COLUMNS = [
     Column("share", "Share of spend", "percent"),
     Column("confidence", "Confidence"),
 ]
+
+
+def _usd_budget(row: dict[str, Any]) -> bool:
+    return row.get("limit_usd") is not None
+
+
+def _token_budget(row: dict[str, Any]) -> bool:
+    return row.get("limit_tokens") is not None
+
+
 BUDGET_COLUMNS = [
-    Column("name", "Budget"),
-    Column("period_start", "From"),
-    Column("period_end", "To"),
-    Column("limit_usd", "Limit", "money"),
+    Column("name", "Budget", "name"),
+    Column("period_start", "From", "name"),
+    Column("period_end", "To", "name"),
+    Column("limit_usd", "Limit", "money", applies=_usd_budget),
     Column("spent_usd", "Spent", "money"),
-    Column("forecast_usd", "Forecast", "money"),
-    Column("limit_tokens", "Token limit", "count"),
-    Column("spent_tokens", "Tokens", "count"),
-    Column("share", "Share", "percent"),
+    Column("forecast_usd", "Forecast", "money", applies=_usd_budget),
+    Column("limit_tokens", "Token limit", "volume", applies=_token_budget),
+    Column("spent_tokens", "Tokens", "volume"),
+    Column("forecast_tokens", "Token forecast", "volume", applies=_token_budget),
+    Column("share", "Share of limit", "percent"),
+    Column("limit_reached_on", "Limit reached", "name"),
     Column("level", "Status"),
+]
+BREAKEVEN_COLUMNS = [
+    Column("api_model", "API model", "name"),
+    Column("api_usd_per_mtok", "API $/Mtok", "money"),
+    Column("local_usd_per_mtok", "Local $/Mtok", "money"),
+    Column(
+        "breakeven_tokens_per_month", "Break-even a month", "volume", missing="never"
+    ),
+    Column("capacity_tokens_per_month", "One machine serves", "volume"),
+    Column("your_tokens_per_month", "You a month", "volume"),
+    Column("api_usd_per_month", "API a month", "money"),
+    Column("local_usd_per_month", "Local a month", "money"),
+    Column("cheaper", "Cheaper for you"),
 ]
 
 
@@ -99,6 +125,37 @@ def _advice_missing(advice: dict[str, Any] | None) -> str | None:
     return None
 
 
+def _waterfall_caption(advice: dict[str, Any]) -> str:
+    """How to read the waterfall, and why a step can differ from the table."""
+    combined = advice.get("combined", {})
+    if not combined.get("steps"):
+        return (
+            "Each strategy's own saving; the last step gives back what two "
+            "strategies would both save on the same calls."
+        )
+    alone = {s["id"]: s for s in advice.get("strategies", [])}
+    differ = []
+    for step in combined["steps"]:
+        strategy = alone.get(step["id"], {})
+        own, here = strategy.get("monthly_savings_usd"), step.get("monthly_savings_usd")
+        if own is not None and here and money(here) != money(own):
+            differ.append(
+                f"{strategy['title']}: {money(here)} here, {money(own)} on its own"
+            )
+    caption = (
+        "Current spend is this period's spend as a monthly rate. Strategies "
+        "apply one after another, each to what the ones before it left, so the "
+        "steps add up to the combined saving"
+    )
+    if differ:
+        caption += (
+            " and a step can be smaller than the same strategy in the table ("
+            + "; ".join(differ)
+            + ")"
+        )
+    return caption + "."
+
+
 def advice_section(document: dict[str, Any]) -> str:
     advice = document.get("advice")
     message = _advice_missing(advice)
@@ -106,9 +163,10 @@ def advice_section(document: dict[str, Any]) -> str:
         body = placeholder("advice", message)
         return section("advice", "Savings the advisor found", body)
     assert advice is not None
+    title = "From current to optimised monthly spend"
     chart = waterfall_chart(
         "advice",
-        "From current to optimised monthly spend",
+        title,
         Step("current spend", monthly_spend(advice)),
         savings_steps(advice),
         "optimised spend",
@@ -119,14 +177,8 @@ def advice_section(document: dict[str, Any]) -> str:
         advice.get("strategies", []),
         STRATEGY_COLUMNS,
     )
-    caption = (
-        "Strategies applied one after another: each saves on what the ones "
-        "before it left, so the steps add up to the combined saving."
-        if advice.get("combined", {}).get("steps")
-        else "Each strategy's own saving; the last step gives back what two "
-        "strategies would both save on the same calls."
-    )
-    body = element("div", chart_box(chart, caption) + table, class_="pair")
+    box = chart_box(chart, _waterfall_caption(advice), title)
+    body = element("div", box + table, class_="pair")
     return section("advice", "Savings the advisor found", body)
 
 
@@ -134,15 +186,19 @@ def _ordinal(day: Any) -> float:
     return float(date.fromisoformat(str(day)).toordinal())
 
 
+def _tokens(value: Any) -> str:
+    return "n/a" if value is None else f"{short_count(float(value))} tokens"
+
+
 def _budget_unit(budget: dict[str, Any]) -> tuple[str, Any]:
     """``usd`` or ``tokens`` (a budget with both is drawn in USD), and a
     formatter for its figures."""
     if budget.get("limit_usd") is not None:
         return "usd", money
-    return "tokens", lambda v: "n/a" if v is None else f"{short_count(float(v))} tok"
+    return "tokens", _tokens
 
 
-def _budget_chart(index: int, budget: dict[str, Any]) -> str:
+def _budget_chart(index: int, budget: dict[str, Any], title: str) -> str:
     """Spend so far and the forecast to the period's end, under the limit."""
     unit, show = _budget_unit(budget)
     spent = [
@@ -154,14 +210,31 @@ def _budget_chart(index: int, budget: dict[str, Any]) -> str:
         lines.append(Line("forecast", [spent[-1], end], dashed=True))
     limit = float(budget[f"limit_{unit}"])
     axis = XAxis("day", lambda x: day_label(date.fromordinal(int(x))), days=True)
+    y_axis = (
+        YAxis("US dollars")
+        if unit == "usd"
+        else YAxis("tokens", tick_label=short_count, value_label=_tokens)
+    )
     return line_chart(
         f"budget-{index}",
-        f"{budget['name']}: {'spend' if unit == 'usd' else 'tokens'} against the "
-        f"{show(limit)} limit",
+        title,
         lines,
         axis,
+        y_axis,
         rules=[Rule(limit, f"limit {show(limit)}")],
-        y_format=None if unit == "usd" else short_count,
+    )
+
+
+def _budget_box(index: int, budget: dict[str, Any]) -> str:
+    if not budget.get("daily"):
+        message = f"{budget['name']}: nothing spent in its period."
+        return placeholder(f"budget-{index}", message)
+    unit, show = _budget_unit(budget)
+    limit = show(budget[f"limit_{unit}"])
+    noun = "spend" if unit == "usd" else "tokens"
+    title = f"{budget['name']}: {noun} against the {limit} limit"
+    return chart_box(
+        _budget_chart(index, budget, title), _budget_caption(budget), title
     )
 
 
@@ -172,12 +245,7 @@ def budgets_section(document: dict[str, Any]) -> str:
             "budgets", "No budget was checked for this audit, so there is no burn-down."
         )
         return section("budgets", "Budgets", body)
-    charts = "".join(
-        chart_box(_budget_chart(i, b), _budget_caption(b))
-        if b.get("daily")
-        else placeholder(f"budget-{i}", f"{b['name']}: nothing spent in its period.")
-        for i, b in enumerate(budgets)
-    )
+    charts = "".join(_budget_box(i, b) for i, b in enumerate(budgets))
     table = sortable_table("budgets", "Budgets", budgets, BUDGET_COLUMNS)
     return section(
         "budgets", "Budget burn-down", element("div", charts, class_="grid") + table
@@ -192,41 +260,3 @@ def _budget_caption(budget: dict[str, Any]) -> str:
         f"{budget['period_start']} to {budget['period_end']}: spent {show(spent)}, "
         f"{show(left)} left; forecast {show(budget.get(f'forecast_{unit}'))}."
     )
-
-
-def breakeven_section(document: dict[str, Any]) -> str:
-    breakeven = document.get("breakeven")
-    if not breakeven or not breakeven.get("series"):
-        message = "The break-even analysis has not run for this audit."
-        return section("breakeven", "Break-even", placeholder("breakeven", message))
-    lines = [
-        Line(str(s["label"]), [(float(x), float(y)) for x, y in s["points"]])
-        for s in breakeven["series"]
-    ]
-    xs = [x for one in lines for x, _ in one.points if x > 0]
-    wide = bool(xs) and max(xs) / min(xs) > 100
-    axis = XAxis(
-        "tokens a month" + (" (log scale)" if wide else ""),
-        short_count,
-        log=wide,
-    )
-    volume = breakeven.get("user_volume_tokens")
-    markers = (
-        [Rule(float(volume), f"you: {short_count(float(volume))}")] if volume else []
-    )
-    chart = line_chart(
-        "breakeven",
-        "Monthly cost against monthly volume",
-        lines,
-        axis,
-        markers=markers,
-    )
-    notes = "".join(
-        element("li", esc(n))
-        for n in breakeven.get("assumptions", [])
-        if isinstance(n, str)
-    )
-    body = chart_box(chart, "Where the lines cross, the cheaper option changes.")
-    if notes:
-        body += element("ul", notes)
-    return section("breakeven", "Break-even: local against API by volume", body)

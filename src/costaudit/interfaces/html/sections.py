@@ -38,7 +38,7 @@ TASK_COLUMNS = [
     Column("total_tokens", "Tokens", "count"),
     Column("cost_usd", "Cost", "money"),
     Column("cost_per_query_usd", "Cost per query", "money"),
-    Column("unpriced_calls", "Unpriced calls", "count"),
+    Column("unpriced_calls", "Unpriced calls", "count", drop_if_zero=True),
 ]
 MODEL_COLUMNS = [Column("model", "Model", "name"), *TASK_COLUMNS[2:]]
 PROFILE_COLUMNS = [
@@ -55,6 +55,16 @@ TOP_COLUMNS = [
     Column("cost_usd", "Cost", "money"),
     Column("cost_per_run_usd", "Cost per run", "money"),
     Column("cost_per_month_usd", "Cost a month", "money"),
+    Column("unpriced_calls", "Unpriced calls", "count", drop_if_zero=True),
+]
+DAILY_COLUMNS = [
+    Column("day", "Day", "name"),
+    Column("cost_usd", "Spend", "money"),
+    Column("api_cost_usd", "API", "money"),
+    Column("local_cost_usd", "Local", "money"),
+    Column("calls", "Calls", "count"),
+    Column("total_tokens", "Tokens", "count"),
+    Column("unpriced_calls", "Unpriced calls", "count", drop_if_zero=True),
 ]
 COMPARE_COLUMNS = [
     Column("profile", "Profile", "name"),
@@ -65,7 +75,7 @@ COMPARE_COLUMNS = [
     Column("as_local_usd", "All local", "money"),
     Column("as_api_usd", "All on the API", "money"),
     Column("api_minus_local_usd", "API minus local", "money"),
-    Column("unpriced_calls", "Unpriced calls", "count"),
+    Column("unpriced_calls", "Unpriced calls", "count", drop_if_zero=True),
     Column("cheaper", "Cheaper"),
 ]
 
@@ -116,11 +126,18 @@ def overview_section(document: dict[str, Any]) -> str:
             "infrastructure share included",
         ),
         stat(
+            "overview.calls",
+            "Calls",
+            o["calls"],
+            count(o["calls"]),
+            f"in {count(o['sessions'])} sessions",
+        ),
+        stat(
             "overview.total_tokens",
             "Tokens",
             o["total_tokens"],
             short_count(float(o["total_tokens"] or 0)),
-            f"{count(o['calls'])} calls in {count(o['sessions'])} sessions",
+            _cache_note(o),
         ),
         stat(
             "overview.local_call_share",
@@ -139,6 +156,13 @@ def overview_section(document: dict[str, Any]) -> str:
     ]
     body = element("div", "".join(cards), class_="stats")
     return section("overview", "Overview", body)
+
+
+def _cache_note(overview: dict[str, Any]) -> str:
+    cached = overview.get("cache_read_tokens")
+    if not cached:
+        return "prompt and completion"
+    return f"{short_count(float(cached))} of them cache reads"
 
 
 def _days(document: dict[str, Any]) -> list[date]:
@@ -185,17 +209,27 @@ def daily_section(document: dict[str, Any]) -> str:
     else:
         series = _profile_series(document, days)
         caption = "One bar a day, split by profile; infrastructure not included."
-    svg = stacked_bar_chart("daily", "Spend per day by profile", days, series)
-    table = sortable_table(
+    title = "Spend per day by profile"
+    svg = stacked_bar_chart("daily", title, days, series)
+    profiles = sortable_table(
         "profiles", "Cost by profile", document["profiles"], PROFILE_COLUMNS
     )
-    body = element("div", chart_box(svg, caption) + table, class_="pair")
+    each_day = sortable_table(
+        "daily", "Spend each day", document["daily"], DAILY_COLUMNS
+    )
+    left = element("div", chart_box(svg, caption, title) + profiles, class_="column")
+    body = element(
+        "div", left + element("div", each_day, class_="column"), class_="pair"
+    )
     return section("daily", "Spend per day", body)
 
 
-def _cost_chart(chart_id: str, title: str, labels: list[str], rows: list[Any]) -> str:
+def _cost_chart(
+    chart_id: str, title: str, labels: list[str], rows: list[Any], caption: str
+) -> str:
     costs = [number(r["cost_usd"]) for r in rows[:CHART_ROWS]]
-    return bar_chart(chart_id, title, labels[:CHART_ROWS], [Series("cost", costs)])
+    svg = bar_chart(chart_id, title, labels[:CHART_ROWS], [Series("cost", costs)])
+    return chart_box(svg, caption, title)
 
 
 def _shown(noun: str, total: int) -> str:
@@ -210,17 +244,20 @@ def breakdown_section(document: dict[str, Any]) -> str:
         body = placeholder("breakdown", "No usage was recorded in this period.")
         return section("breakdown", "Cost by task and by model", body)
     task_chart = _cost_chart(
-        "by-task", "Cost by task", [task_label(r) for r in tasks], tasks
+        "by-task",
+        "Cost by task",
+        [task_label(r) for r in tasks],
+        tasks,
+        _shown("task", len(tasks)),
     )
     model_chart = _cost_chart(
-        "by-model", "Cost by model", [str(r["model"]) for r in models], models
+        "by-model",
+        "Cost by model",
+        [str(r["model"]) for r in models],
+        models,
+        _shown("model", len(models)),
     )
-    charts = element(
-        "div",
-        chart_box(task_chart, _shown("task", len(tasks)))
-        + chart_box(model_chart, _shown("model", len(models))),
-        class_="pair",
-    )
+    charts = element("div", task_chart + model_chart, class_="pair")
     tables = sortable_table(
         "tasks", "Cost by profile and task", tasks, TASK_COLUMNS
     ) + sortable_table("models", "Cost by model", models, MODEL_COLUMNS)
@@ -243,22 +280,6 @@ def local_vs_api_section(document: dict[str, Any]) -> str:
     if not lva["rows"]:
         body = placeholder("local-vs-api", "No usage to compare in this period.")
         return section("local-vs-api", "Local versus API", body)
-    rows = lva["rows"][:CHART_ROWS]
-    chart = bar_chart(
-        "local-vs-api",
-        f"Each task as billed, all local and all on {lva['api_model']}",
-        [task_label(r) for r in rows],
-        [
-            Series("as billed", [_billed(r) for r in rows]),
-            Series(
-                f"all on {lva['local_model']}",
-                [number(r["as_local_usd"]) for r in rows],
-            ),
-            Series(
-                f"all on {lva['api_model']}", [number(r["as_api_usd"]) for r in rows]
-            ),
-        ],
-    )
     table = sortable_table(
         "local_vs_api.rows",
         f"Per task: {lva['local_model']} against {lva['api_model']}",
@@ -266,8 +287,46 @@ def local_vs_api_section(document: dict[str, Any]) -> str:
         COMPARE_COLUMNS,
         lva["totals"],
     )
+    pair = element("div", _task_comparison(lva) + _total_comparison(lva), class_="pair")
     intro = f"Local cost assumes {lva['local_assumptions']}."
-    return section("local-vs-api", "Local versus API", chart_box(chart) + table, intro)
+    return section("local-vs-api", "Local versus API", pair + table, intro)
+
+
+def _comparison_series(lva: dict[str, Any], rows: list[Any]) -> list[Series]:
+    return [
+        Series("as billed", [_billed(r) for r in rows]),
+        Series(
+            f"all on {lva['local_model']}", [number(r["as_local_usd"]) for r in rows]
+        ),
+        Series(f"all on {lva['api_model']}", [number(r["as_api_usd"]) for r in rows]),
+    ]
+
+
+def _task_comparison(lva: dict[str, Any]) -> str:
+    rows = lva["rows"][:CHART_ROWS]
+    title = f"Each task as billed, all local and all on {lva['api_model']}"
+    chart = bar_chart(
+        "local-vs-api",
+        title,
+        [task_label(r) for r in rows],
+        _comparison_series(lva, rows),
+    )
+    return chart_box(chart, _shown("task", len(lva["rows"])), title)
+
+
+def _total_comparison(lva: dict[str, Any]) -> str:
+    """Every task together: what the whole period would have cost each way."""
+    rows = lva["rows"]
+    title = "All tasks together"
+    chart = bar_chart(
+        "local-vs-api-totals",
+        title,
+        [f"all {len(rows)} tasks"],
+        _comparison_series(lva, [lva["totals"]]),
+    )
+    local = sum(1 for r in rows if r.get("cheaper") == "local")
+    caption = f"{lva['local_model']} would be cheaper for {local} of {len(rows)} tasks."
+    return chart_box(chart, caption, title)
 
 
 def _billed(row: dict[str, Any]) -> float | None:
@@ -282,7 +341,6 @@ PROVENANCE_COLUMNS = [
     Column("calls", "Calls", "count"),
     Column("cost_usd", "Cost", "money"),
     Column("models", "Models", "count"),
-    Column("example", "Example", "long"),
 ]
 UNPRICED_COLUMNS = [
     Column("model", "Model", "name"),
@@ -300,6 +358,21 @@ DISAGREEMENT_COLUMNS = [
 ]
 
 
+def _price_examples(rows: list[dict[str, Any]]) -> str:
+    """One example price per source, outside the table: these are sentences,
+    and in a narrow table they would stretch every row around them."""
+    items = "".join(
+        element("li", element("b", esc(r["cost_source"])) + ": " + esc(r["example"]))
+        for r in rows
+        if r.get("example")
+    )
+    if not items:
+        return ""
+    return element("p", "Where each source's prices come from, for example:") + (
+        element("ul", items, class_="examples")
+    )
+
+
 def provenance_section(document: dict[str, Any]) -> str:
     parts = [
         sortable_table(
@@ -307,7 +380,8 @@ def provenance_section(document: dict[str, Any]) -> str:
             "Cost by price source",
             document["provenance"],
             PROVENANCE_COLUMNS,
-        )
+        ),
+        _price_examples(document["provenance"]),
     ]
     unpriced = document["unpriced"]
     if unpriced:

@@ -9,13 +9,14 @@ units, and a tooltip on each mark that states its value.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from costaudit.interfaces.html.axes import (
     Scale,
     day_label,
     day_ticks,
+    log_money_tick,
     log_ticks,
     money_tick,
     nice_ticks,
@@ -31,6 +32,7 @@ from costaudit.interfaces.html.drawing import (
     line,
     rect,
     text,
+    tick_text,
     value_axis_below,
     value_axis_left,
 )
@@ -41,6 +43,7 @@ VALUE_ROOM = 64.0
 PLOT_HEIGHT = 200.0
 LEFT = 56.0
 RIGHT = WIDTH - 14.0
+NOTE_FONT = 11.0
 
 
 @dataclass(frozen=True)
@@ -67,12 +70,40 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Crossing:
+    """Where line ``line`` crosses another: a numbered dot and a note."""
+
+    x: float
+    y: float
+    note: str
+    line: int
+
+
+@dataclass(frozen=True)
 class XAxis:
-    """What the x values of a line chart are: days (ordinals) or a count."""
+    """What the x values of a line chart are: days (ordinals) or a count.
+
+    ``domain`` narrows a count axis to part of the lines' range.
+    """
 
     title: str
     tick_label: Callable[[float], str]
     days: bool = False
+    log: bool = False
+    domain: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class YAxis:
+    """What the y values are: US dollars unless told otherwise.
+
+    ``tick_label`` None labels ticks in dollars at the ticks' precision;
+    ``value_label`` states a point's value in its tooltip.
+    """
+
+    title: str = "US dollars"
+    tick_label: Callable[[float], str] | None = None
+    value_label: Callable[[float], str] = field(default=money)
     log: bool = False
 
 
@@ -94,11 +125,19 @@ def _row_label(y: float, label: str) -> str:
 
 
 def bar_chart(
-    chart_id: str, title: str, labels: Sequence[str], series: Sequence[Series]
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    value_title: str = "US dollars",
 ) -> str:
-    """Horizontal bars in US dollars, one group per label, one bar per series."""
+    """Horizontal bars in US dollars, one group per label, one bar per series.
+
+    With several series the bars are thinner, so a group stays compact.
+    """
     key, top = _top_legend([s.name for s in series])
-    band = FONT + 12 + 14 * len(series)
+    pitch = 14.0 if len(series) == 1 else 11.0
+    band = FONT + 10 + pitch * len(series)
     bottom = top + band * len(labels)
     known = [v for s in series for v in s.values if v is not None]
     ticks = nice_ticks(min([0.0, *known]), max([0.0, *known]), 5)
@@ -108,25 +147,42 @@ def bar_chart(
         y = top + row * band
         parts.append(_row_label(y, label))
         for index, one in enumerate(series):
-            mark_y = y + FONT + 6 + 14 * index
-            parts.append(_bar(scale, mark_y, label, one, one.values[row], index))
+            mark = Mark(y + FONT + 5 + pitch * index, pitch - 2, index)
+            parts.append(_bar(scale, mark, label, one, one.values[row]))
     middle = (scale.start + scale.end) / 2
-    parts.append(axis_title(middle, bottom + 2 * FONT + 8, "US dollars"))
+    parts.append(axis_title(middle, bottom + 2 * FONT + 8, value_title))
     description = f"{len(labels)} rows: " + ", ".join(s.name for s in series)
     height = bottom + 2 * FONT + 14
     return frame(chart_id, title, description, height, key + "".join(parts))
 
 
+@dataclass(frozen=True)
+class Mark:
+    """Where one bar goes: its top, its thickness and its series."""
+
+    y: float
+    size: float
+    index: int
+
+
 def _bar(
-    scale: Scale, y: float, label: str, series: Series, value: float | None, index: int
+    scale: Scale, mark: Mark, label: str, series: Series, value: float | None
 ) -> str:
     start = scale(0.0)
+    middle = mark.y + mark.size / 2 + 3.5
     if value is None:
-        return text(start + 4, y + 10, "unpriced", class_="note")
+        return text(start + 4, middle, "unpriced", class_="note")
     end = scale(value)
     tip = f"{label}, {series.name}: {money(value)}"
-    bar = rect(min(start, end), y, abs(end - start), 12, tip, class_=colour(index))
-    return bar + text(max(start, end) + 4, y + 10, money(value), class_="value")
+    bar = rect(
+        min(start, end),
+        mark.y,
+        abs(end - start),
+        mark.size,
+        tip,
+        class_=colour(mark.index),
+    )
+    return bar + text(max(start, end) + 4, middle, money(value), class_="value")
 
 
 def stacked_bar_chart(
@@ -169,10 +225,18 @@ def _day_axis(first: date, last: date, start: float, slot: float, y: float) -> s
     for day in day_ticks(first, last):
         x = start + (day - first).days * slot
         parts.append(line(x, y, x, y + 4, class_="tick-mark"))
-        parts.append(
-            text(x, y + FONT + 4, day_label(day), class_="tick", text_anchor="middle")
-        )
+        parts.append(tick_text(x, y + FONT + 4, day_label(day)))
     return element("g", "".join(parts), class_="axis")
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A line chart's scales and where its plot area lies."""
+
+    x: Scale
+    y: Scale
+    top: float
+    bottom: float
 
 
 def line_chart(
@@ -180,68 +244,109 @@ def line_chart(
     title: str,
     lines: Sequence[Line],
     x_axis: XAxis,
+    y_axis: YAxis | None = None,
     rules: Sequence[Rule] = (),
     markers: Sequence[Rule] = (),
-    y_format: Callable[[float], str] | None = None,
+    crossings: Sequence[Crossing] = (),
 ) -> str:
-    """Lines of US dollars (or what ``y_format`` labels) against days or a
-    count, with reference lines.
+    """Lines against days or a count, with reference lines.
 
-    ``rules`` are horizontal (a limit), ``markers`` vertical (your volume).
+    ``rules`` are horizontal (a limit), ``markers`` vertical (your volume),
+    ``crossings`` numbered dots explained in notes under the chart.
     """
+    y_axis = y_axis or YAxis()
     kinds = ["dash" if one.dashed else "line" for one in lines]
     key, top = _top_legend([one.name for one in lines], kinds)
-    bottom = top + PLOT_HEIGHT
-    xs = [x for one in lines for x, _ in one.points] + [m.value for m in markers]
+    x_scale, x_ticks = _x_scale(lines, markers, x_axis)
+    lines = [_within(one, x_scale) for one in lines]
     ys = [y for one in lines for _, y in one.points] + [r.value for r in rules]
-    x_scale, x_ticks = _x_scale(xs, x_axis)
-    y_ticks = nice_ticks(min([0.0, *ys]), max([0.0, *ys]), 4)
-    y_scale = Scale(y_ticks[0], y_ticks[-1], bottom, top)
-    labels = dollars(y_ticks) if y_format is None else y_format
+    y_scale, y_ticks = _y_scale(ys, y_axis, top + PLOT_HEIGHT, top)
+    plot = Plot(x_scale, y_scale, top, top + PLOT_HEIGHT)
+    labels = y_axis.tick_label or (log_money_tick if y_axis.log else dollars(y_ticks))
     parts = [value_axis_left(y_scale, y_ticks, labels, LEFT, RIGHT)]
-    for tick in x_ticks:
-        x = x_scale(tick)
-        parts.append(line(x, bottom, x, bottom + 4, class_="tick-mark"))
-        parts.append(
-            text(
-                x,
-                bottom + FONT + 4,
-                x_axis.tick_label(tick),
-                class_="tick",
-                text_anchor="middle",
-            )
-        )
-    for rule in rules:
-        y = y_scale(rule.value)
-        parts.append(line(LEFT, y, RIGHT, y, class_="rule"))
-        parts.append(
-            text(RIGHT, y - 4, rule.label, class_="rule-label", text_anchor="end")
-        )
-    for marker in markers:
-        x = x_scale(marker.value)
-        parts.append(line(x, top, x, bottom, class_="rule"))
-        right = x > (LEFT + RIGHT) / 2
-        parts.append(
-            text(
-                x - 4 if right else x + 4,
-                top + FONT,
-                marker.label,
-                class_="rule-label",
-                text_anchor="end" if right else "start",
-            )
-        )
+    parts.append(_count_axis(plot, x_ticks, x_axis.tick_label))
+    parts += [_rule(plot, rule) for rule in rules]
+    parts += [_marker(plot, marker) for marker in markers]
     for index, one in enumerate(lines):
-        parts.append(_polyline(one, index, x_scale, y_scale, x_axis))
-    parts.append(axis_title((LEFT + RIGHT) / 2, bottom + 2 * FONT + 8, x_axis.title))
-    parts.append(axis_title(14, (top + bottom) / 2, "US dollars", vertical=True))
+        parts.append(_polyline(one, index, plot, x_axis, y_axis))
+    parts += [_crossing(plot, number, c) for number, c in enumerate(crossings, 1)]
+    bottom = plot.bottom + 2 * FONT + 8
+    parts.append(axis_title((LEFT + RIGHT) / 2, bottom, x_axis.title))
+    parts.append(axis_title(14, (top + plot.bottom) / 2, y_axis.title, vertical=True))
+    notes, used = _crossing_notes(crossings, bottom + 8)
     description = ", ".join(one.name for one in lines)
-    return frame(
-        chart_id, title, description, bottom + 2 * FONT + 14, key + "".join(parts)
+    body = key + "".join(parts) + notes
+    return frame(chart_id, title, description, bottom + 6 + used, body)
+
+
+def _count_axis(
+    plot: Plot, ticks: Sequence[float], label: Callable[[float], str]
+) -> str:
+    parts = []
+    for tick in ticks:
+        x = plot.x(tick)
+        parts.append(line(x, plot.bottom, x, plot.bottom + 4, class_="tick-mark"))
+        parts.append(tick_text(x, plot.bottom + FONT + 4, label(tick)))
+    return element("g", "".join(parts), class_="axis")
+
+
+def _rule(plot: Plot, rule: Rule) -> str:
+    y = plot.y(rule.value)
+    return line(LEFT, y, RIGHT, y, class_="rule") + text(
+        RIGHT, y - 4, rule.label, class_="rule-label", text_anchor="end"
     )
 
 
-def _x_scale(xs: Sequence[float], axis: XAxis) -> tuple[Scale, list[float]]:
-    low, high = min(xs, default=0.0), max(xs, default=1.0)
+def _marker(plot: Plot, marker: Rule) -> str:
+    x = plot.x(marker.value)
+    right = x > (LEFT + RIGHT) / 2
+    label = text(
+        x - 4 if right else x + 4,
+        plot.top + FONT,
+        marker.label,
+        class_="rule-label",
+        text_anchor="end" if right else "start",
+    )
+    return line(x, plot.top, x, plot.bottom, class_="rule") + label
+
+
+def _crossing(plot: Plot, number: int, crossing: Crossing) -> str:
+    x, y = plot.x(crossing.x), plot.y(crossing.y)
+    dot = element(
+        "circle",
+        element("title", f"{number}: {crossing.note}"),
+        cx=x,
+        cy=y,
+        r=4.5,
+        class_=f"{colour(crossing.line)} crossing",
+    )
+    # Alternate above and below the line, so that close crossings stay apart.
+    label_y = y - 8 if number % 2 else y + 8 + FONT * 0.7
+    return dot + text(
+        x, label_y, str(number), class_="crossing-label", text_anchor="middle"
+    )
+
+
+def _crossing_notes(crossings: Sequence[Crossing], top: float) -> tuple[str, float]:
+    """One line per crossing under the chart: its number and what it means."""
+    parts = []
+    for number, crossing in enumerate(crossings, 1):
+        y = top + (number - 1) * (NOTE_FONT + 5) + NOTE_FONT
+        parts.append(
+            element(
+                "circle", cx=12, cy=round(y - 4, 2), r=4, class_=colour(crossing.line)
+            )
+            + text(22, y, f"{number} {crossing.note}", class_="crossing-note")
+        )
+    used = len(crossings) * (NOTE_FONT + 5) + (4 if crossings else 0)
+    return element("g", "".join(parts), class_="notes") if parts else "", used
+
+
+def _x_scale(
+    lines: Sequence[Line], markers: Sequence[Rule], axis: XAxis
+) -> tuple[Scale, list[float]]:
+    xs = [x for one in lines for x, _ in one.points] + [m.value for m in markers]
+    low, high = axis.domain or (min(xs, default=0.0), max(xs, default=1.0))
     if axis.days:
         first, last = date.fromordinal(int(low)), date.fromordinal(int(high))
         ticks = [float(d.toordinal()) for d in day_ticks(first, last)]
@@ -253,17 +358,38 @@ def _x_scale(xs: Sequence[float], axis: XAxis) -> tuple[Scale, list[float]]:
     return Scale(ticks[0], ticks[-1], LEFT, RIGHT), ticks
 
 
-def _polyline(
-    one: Line, index: int, x_scale: Scale, y_scale: Scale, axis: XAxis
-) -> str:
-    points = " ".join(f"{x_scale(x)},{y_scale(y)}" for x, y in one.points)
+def _within(one: Line, scale: Scale) -> Line:
+    """The points of ``one`` inside the x range the chart shows."""
+    slack = (scale.high - scale.low) * 1e-9
+    kept = [
+        (x, y) for x, y in one.points if scale.low - slack <= x <= scale.high + slack
+    ]
+    return Line(one.name, kept, one.dashed)
+
+
+def _y_scale(
+    ys: Sequence[float], axis: YAxis, bottom: float, top: float
+) -> tuple[Scale, list[float]]:
+    positive = [y for y in ys if y > 0]
+    if axis.log and positive:
+        ticks = log_ticks(min(positive), max(positive))
+        return Scale(ticks[0], ticks[-1], bottom, top, log=True), ticks
+    ticks = nice_ticks(min([0.0, *ys]), max([0.0, *ys]), 4)
+    return Scale(ticks[0], ticks[-1], bottom, top), ticks
+
+
+def _polyline(one: Line, index: int, plot: Plot, x_axis: XAxis, y_axis: YAxis) -> str:
+    points = " ".join(f"{plot.x(x)},{plot.y(y)}" for x, y in one.points)
     style = f"{colour(index)} series-line" + (" dashed" if one.dashed else "")
     marks = "".join(
         element(
             "circle",
-            element("title", f"{one.name}: {axis.tick_label(x)}, {money(y)}"),
-            cx=x_scale(x),
-            cy=y_scale(y),
+            element(
+                "title",
+                f"{one.name}: {x_axis.tick_label(x)}, {y_axis.value_label(y)}",
+            ),
+            cx=plot.x(x),
+            cy=plot.y(y),
             r=2.5,
             class_=colour(index),
         )

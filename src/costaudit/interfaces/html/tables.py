@@ -1,12 +1,13 @@
 """Tables the reader can sort: numbers carry their exact value in ``data-value``.
 
 The sorting script reads ``data-value`` for number columns, and the tests
-read the same attribute to check the page against the JSON report.
+read the same attribute to check the page against the JSON report. Each money
+column shows one precision throughout, chosen from its own values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,13 +16,22 @@ from costaudit.interfaces.html.markup import (
     data_value,
     element,
     esc,
-    money,
+    money_at,
+    money_places,
     percent,
+    short_count,
 )
 
 TALL_ROWS = 12
 """Longer tables scroll inside a box of about this many rows."""
-FORMATS = {"money": money, "count": count, "percent": percent}
+NUMBER_KINDS = ("money", "count", "percent", "volume")
+NOT_APPLICABLE = "—"
+
+Row = dict[str, Any]
+
+
+def _volume(value: Any) -> str:
+    return "" if value is None else short_count(float(value))
 
 
 @dataclass(frozen=True)
@@ -30,59 +40,123 @@ class Column:
     label: str
     kind: str = "text"
     """``text``, ``long`` (text that needs room), ``name`` (kept on one line),
-    or a number kind: ``money``, ``count`` or ``percent``."""
+    or a number kind: ``money``, ``count``, ``percent`` or ``volume`` (a token
+    count shown short, as 12.5M)."""
+    applies: Callable[[Row], bool] | None = None
+    """Whether the figure means anything for a row; where not, "—" is shown
+    (a token budget has no dollar limit, which is not an unpriced one)."""
+    drop_if_zero: bool = False
+    """Leave the column out when every row and the totals have 0 in it."""
+    missing: str = NOT_APPLICABLE
+    """What an empty figure shows, outside money columns (where it is unpriced)."""
 
     @property
     def numeric(self) -> bool:
-        return self.kind in FORMATS
+        return self.kind in NUMBER_KINDS
 
-    def cell(self, row: dict[str, Any], tag: str = "td") -> str:
+    def formatter(self, rows: Sequence[Row]) -> Callable[[Any], str]:
+        """How this column shows a value, given every row it will show."""
+        if self.kind == "money":
+            places = money_places(r.get(self.key) for r in rows)
+            return lambda value: money_at(value, places)
+        if self.kind == "count":
+            return count
+        if self.kind == "percent":
+            return percent
+        return _volume
+
+    def cell(self, row: Row, show: Callable[[Any], str], tag: str = "td") -> str:
         value = row.get(self.key)
         if not self.numeric:
-            shown = "—" if value is None or value == "" else esc(value)
+            shown = NOT_APPLICABLE if value is None or value == "" else esc(value)
             style = self.kind if self.kind in ("long", "name") else None
             return element(tag, shown, class_=style, data_col=self.key)
+        if self.applies is not None and not self.applies(row):
+            return element(
+                tag, NOT_APPLICABLE, class_="num na", data_col=self.key, data_value=""
+            )
+        unpriced = value is None and self.kind == "money"
         return element(
             tag,
-            esc(FORMATS[self.kind](value)),
-            class_="num" + (" unpriced" if value is None else ""),
+            esc(show(value) if value is not None or unpriced else self.missing),
+            class_="num" + (" unpriced" if unpriced else ""),
             data_col=self.key,
             data_value=data_value(value),
         )
 
 
+def _shown_columns(
+    columns: Sequence[Column], rows: Sequence[Row], totals: Row | None
+) -> list[Column]:
+    everything = [*rows, *([totals] if totals is not None else [])]
+    return [
+        c
+        for c in columns
+        if not c.drop_if_zero or any(r.get(c.key) not in (0, None) for r in everything)
+    ]
+
+
+def _header(column: Column) -> str:
+    return element(
+        "th",
+        element("button", esc(column.label), type="button"),
+        scope="col",
+        class_="num" if column.numeric else None,
+        data_type="number" if column.numeric else "text",
+        aria_sort="none",
+    )
+
+
 def sortable_table(
     source: str,
     caption: str,
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[Row],
     columns: Sequence[Column],
-    totals: dict[str, Any] | None = None,
+    totals: Row | None = None,
 ) -> str:
-    """A table of ``rows``; ``source`` names where they are in the document."""
+    """A table of ``rows``; ``source`` names where they are in the document.
+
+    The caption sits above the scrolling box, so it stays in view on a phone
+    while the table scrolls sideways under it.
+    """
     if not rows:
         return element("p", esc(f"{caption}: none in this period."), class_="empty")
-    head = "".join(
+    shown = _shown_columns(columns, rows, totals)
+    everything = [*rows, *([totals] if totals is not None else [])]
+    formats = [c.formatter(everything) for c in shown]
+    body = "".join(
         element(
-            "th",
-            element("button", esc(c.label), type="button"),
-            scope="col",
-            class_="num" if c.numeric else None,
-            data_type="number" if c.numeric else "text",
-            aria_sort="none",
+            "tr", "".join(c.cell(row, f) for c, f in zip(shown, formats, strict=True))
         )
-        for c in columns
+        for row in rows
     )
-    body = "".join(element("tr", "".join(c.cell(row) for c in columns)) for row in rows)
     parts = [
-        element("caption", esc(caption)),
-        element("thead", element("tr", head)),
+        element("thead", element("tr", "".join(_header(c) for c in shown))),
         element("tbody", body),
     ]
     if totals is not None:
         foot = element("th", "total", scope="row") + "".join(
-            c.cell(totals) for c in columns[1:]
+            c.cell(totals, f) for c, f in zip(shown[1:], formats[1:], strict=True)
         )
         parts.append(element("tfoot", element("tr", foot)))
-    table = element("table", "".join(parts), class_="sortable", data_table=source)
-    tall = " tall" if len(rows) > TALL_ROWS else ""
-    return element("div", table, class_="table-wrap" + tall)
+    title_id = "table-" + source.replace(".", "-")
+    table = element(
+        "table",
+        "".join(parts),
+        class_="sortable",
+        data_table=source,
+        aria_labelledby=title_id,
+    )
+    tall = len(rows) > TALL_ROWS
+    note = (
+        element("p", f"{len(rows)} rows; scroll the table for more.", class_="more")
+        if tall
+        else ""
+    )
+    return element(
+        "div",
+        element("h3", esc(caption), class_="table-title", id=title_id)
+        + element("div", table, class_="table-wrap" + (" tall" if tall else ""))
+        + note,
+        class_="table-block",
+    )

@@ -101,6 +101,13 @@ def _message_text(content: str | None) -> str | None:
     return content[:PROMPT_CHARS]
 
 
+def _tool_calls(value: Any) -> int | None:
+    """A session's tool-call count; a value that cannot be one is unknown."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
 _SESSION_INFO = (
     "id",
     "source",
@@ -109,6 +116,7 @@ _SESSION_INFO = (
     "system_prompt",
     "started_at",
     "ended_at",
+    "tool_call_count",
 )
 
 
@@ -120,6 +128,7 @@ class _Session:
     system_prompt: str | None
     started_at: float | None
     ended_at: float | None
+    tool_calls: int | None = None
     first_prompt: str | None = None
 
 
@@ -270,8 +279,9 @@ class _ProfileScan:
             prompt = row[4]
             if prompt:
                 prompt = self.prompts.setdefault(prompt, prompt)
+            tool_calls = _tool_calls(row[7])
             self.sessions[row[0]] = _Session(
-                row[1], row[2], row[3], prompt, row[5], row[6]
+                row[1], row[2], row[3], prompt, row[5], row[6], tool_calls
             )
         for session_id, content, _ in con.execute(
             "SELECT session_id, content, min(id) FROM messages "
@@ -329,6 +339,8 @@ class _ProfileScan:
             first_prompt=info.first_prompt,
             system_prompt=info.system_prompt,
             cron_job_id=cron_job_id(session_id),
+            # Hermes counts tool calls per session, made by its main loop.
+            tool_calls=None if task else info.tool_calls,
             agent_cost_usd=cost,
             agent_cost_status=cost_status,
             agent_cost_source=cost_source,
@@ -373,6 +385,7 @@ class _ProfileScan:
             first_prompt=info.first_prompt,
             system_prompt=info.system_prompt or system_prompt,
             cron_job_id=cron_job_id(session_id),
+            tool_calls=info.tool_calls,
             agent_cost_usd=cost,
             agent_cost_status=cost_status,
             agent_cost_source=cost_source,

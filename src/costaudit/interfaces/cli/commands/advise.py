@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from costaudit.analysis.advisor import STRATEGY_IDS, AdviceOptions
 from costaudit.analysis.advisor import advise as run_advice
@@ -34,6 +33,7 @@ from costaudit.interfaces.cli.output import (
     print_json,
     table,
 )
+from costaudit.interfaces.cli.text import Lines
 
 SHOWN_ITEMS = 3
 
@@ -46,8 +46,8 @@ COLUMNS = [
     Column("id", "strategy"),
     Column("monthly_savings_usd", "saves/month", lambda v: money(v, 2), True),
     Column("share", "of spend", _percent, True),
-    Column("calls", "calls", count, True),
-    Column("confidence", "confidence"),
+    Column("calls", "calls", count, True, optional=1),
+    Column("confidence", "confidence", whole=True),
     Column("title", "what"),
 ]
 
@@ -75,35 +75,41 @@ def _item(item: Any) -> str:
 def render_strategy(out: Console, strategy: dict[str, Any]) -> None:
     """One strategy: savings, where from, the change, evidence, assumptions."""
     applies = strategy["applies_to"]
+    out.print()
     out.print(
-        f"\n[bold]{escape(strategy['title'])}[/bold] ({strategy['id']}): "
-        f"{money(strategy['monthly_savings_usd'], 2)} a month, "
-        f"{_percent(strategy['share'])} of spend, confidence "
-        f"{strategy['confidence']}",
-        soft_wrap=True,
+        Lines(
+            f"{strategy['title']} ({strategy['id']}): "
+            f"{money(strategy['monthly_savings_usd'], 2)} a month, "
+            f"{_percent(strategy['share'])} of spend, confidence "
+            f"{strategy['confidence']}",
+            style="bold",
+        )
     )
     if applies["calls"]:
         tasks = ", ".join(
             f"{t['profile']}/{t['task']} ({count(t['calls'])})"
             for t in applies["tasks"][:SHOWN_ITEMS]
         )
-        out.print(
-            f"  applies to {count(applies['calls'])} calls in "
+        _detail(
+            out,
+            f"applies to {count(applies['calls'])} calls in "
             f"{count(applies['sessions'])} sessions: {tasks}",
-            soft_wrap=True,
-            markup=False,
         )
     for change in strategy["change"]:
-        out.print(f"  change: {change}", soft_wrap=True, markup=False)
+        _detail(out, f"change: {change}")
     for key, value in strategy["evidence"].items():
         if isinstance(value, list):
             for item in value[:SHOWN_ITEMS]:
-                out.print(f"  {key}: {_item(item)}", soft_wrap=True, markup=False)
+                _detail(out, f"{key}: {_item(item)}")
         elif value is not None:
-            out.print(f"  {key}: {_value(key, value)}", soft_wrap=True, markup=False)
-    out.print(
-        "  assumes: " + "; ".join(strategy["assumptions"]), soft_wrap=True, markup=False
-    )
+            _detail(out, f"{key}: {_value(key, value)}")
+    _detail(out, "assumes: " + "; ".join(strategy["assumptions"]))
+
+
+def _detail(out: Console, text: str) -> None:
+    # Wrapped under its own indent, and never markup: prompts and task
+    # names come from the logs.
+    out.print(Lines(text, indent=2, hang=4))
 
 
 def render_advice(out: Console, document: dict[str, Any]) -> None:
@@ -119,11 +125,14 @@ def render_advice(out: Console, document: dict[str, Any]) -> None:
     out.print(table(None, ranking_rows(document), COLUMNS))
     for strategy in document["strategies"]:
         render_strategy(out, strategy)
+    out.print()
     out.print(
-        f"\n[bold]All together[/bold] (applied in order "
-        f"{', '.join(combined['order'])}): {money(combined['monthly_savings_usd'], 2)}"
-        f" a month, {_percent(combined['share'])} of spend",
-        soft_wrap=True,
+        Lines(
+            f"All together (applied in order {', '.join(combined['order'])}): "
+            f"{money(combined['monthly_savings_usd'], 2)} a month, "
+            f"{_percent(combined['share'])} of spend",
+            style="bold",
+        )
     )
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from costaudit.analysis.audit import AuditOptions, build_audit
-from costaudit.interfaces.cli.charts import bar, sparkline
+from costaudit.interfaces.cli.charts import axis, bar, bar_lines, sparkline
 from costaudit.interfaces.cli.commands.advise import COLUMNS as ADVICE_COLUMNS
 from costaudit.interfaces.cli.commands.advise import ranking_rows
 from costaudit.interfaces.cli.commands.breakeven import API_COLUMNS, summary_lines
@@ -39,6 +42,7 @@ from costaudit.interfaces.cli.output import (
     print_json,
     table,
 )
+from costaudit.interfaces.cli.text import Lines, indented
 
 PROFILE_COLUMNS = [Column("profile", "profile"), *[
     c for c in NUMBERS
@@ -54,70 +58,145 @@ def _percent(value: Any) -> str:
     return "n/a" if value is None else f"{float(value) * 100:.1f}%"
 
 
+def say(
+    out: Console, text: str, indent: int = 2, hang: int = 2, style: str = ""
+) -> None:
+    """A line wrapped under its own indent; never read as markup, since
+    names, paths and prompts from logs may hold [brackets]."""
+    out.print(Lines(text, indent, hang, style))
+
+
+def _every_day(rows: list[dict[str, Any]]) -> list[tuple[date, Decimal]]:
+    """Spend per day from the first to the last, a day without calls as 0."""
+    spent = {
+        date.fromisoformat(str(r["day"])[:10]): Decimal(r["cost_usd"] or 0)
+        for r in rows
+    }
+    if not spent:
+        return []
+    first, last = min(spent), max(spent)
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return [(day, spent.get(day, Decimal(0))) for day in days]
+
+
 def render_overview(out: Console, audit: dict[str, Any]) -> None:
     o, p = audit["overview"], audit["period"]
     out.print(
-        f"[bold]Cost audit[/bold] {p['first_day']} to {p['last_day']} "
-        f"({p['days']} days, {p['timezone']})"
+        Text.assemble(
+            ("Cost audit", "bold"),
+            f" {p['first_day']} to {p['last_day']} ({p['days']} days, {p['timezone']})",
+        )
     )
-    out.print(
-        f"  spend {money(o['cost_usd'], 2)}  (API {money(o['api_cost_usd'], 2)}, "
-        f"local energy {money(o['local_cost_usd'], 2)}), "
-        f"plus infrastructure {money(o['infra_cost_usd'], 2)}"
+    say(
+        out,
+        f"spend {money(o['cost_usd'], 2)} (API {money(o['api_cost_usd'], 2)}, "
+        f"local energy {money(o['local_cost_usd'], 2)}), plus infrastructure "
+        f"{money(o['infra_cost_usd'], 2)}",
     )
-    out.print(
-        f"  {count(o['calls'])} calls in {count(o['sessions'])} sessions, "
-        f"{count(o['total_tokens'])} tokens, cost per query "
-        f"{money(o['cost_per_query_usd'], 5)}, local share of calls "
-        f"{_percent(o['local_call_share'])}"
+    say(
+        out,
+        f"{count(o['calls'])} calls in {count(o['sessions'])} sessions, "
+        f"{count(o['total_tokens'])} tokens",
+    )
+    say(
+        out,
+        f"cost per query {money(o['cost_per_query_usd'], 5)}, local share of "
+        f"calls {_percent(o['local_call_share'])}",
     )
     if o["unpriced_calls"]:
-        out.print(
-            f"  [yellow]{count(o['unpriced_calls'])} calls are unpriced[/yellow] "
-            "(not counted as $0; see below)"
+        say(
+            out,
+            f"{count(o['unpriced_calls'])} calls are unpriced (not counted as $0; "
+            "see below)",
+            style="yellow",
         )
 
 
 def render_daily(out: Console, audit: dict[str, Any]) -> None:
-    days = audit["daily"]
+    days = _every_day(audit["daily"])
     if not days:
         return
-    costs = [d["cost_usd"] for d in days]
-    peak = money(max(c or 0 for c in costs), 2)
-    out.print(f"\nDaily spend  {sparkline(costs[-60:])}  max {peak}")
+    shown = days[-max(8, out.width - 4) :]
+    peak_day, peak = max(shown, key=lambda d: d[1])
+    average = sum(cost for _, cost in shown) / len(shown)
+    scope = f"{len(days)} days"
+    if len(shown) < len(days):
+        scope = f"the last {len(shown)} of {len(days)} days"
+    out.print()
+    say(
+        out,
+        f"Daily spend over {scope}: most {money(peak, 2)} on {peak_day}, "
+        f"average {money(average, 2)} a day",
+        indent=0,
+    )
+    line = sparkline([cost for _, cost in shown])
+    out.print(f"  {line}", markup=False)
+    first, last = shown[0][0].isoformat(), shown[-1][0].isoformat()
+    out.print(f"  {axis(first, last, len(line))}", markup=False)
+
+
+MODEL_ROWS = 8
 
 
 def render_models(out: Console, audit: dict[str, Any]) -> None:
-    models = audit["models"][:8]
+    models = audit["models"]
     if not models:
         return
-    top = max((m["cost_usd"] or 0) for m in models)
-    out.print("\nCost by model")
-    for m in models:
-        label = m["model"][:28].ljust(28)
-        out.print(
-            f"  {label} {money(m['cost_usd'], 2):>10} {bar(m['cost_usd'], top, 40)}"
+    shown = models[:MODEL_ROWS]
+    spend = audit["overview"]["cost_usd"]
+    figures = [
+        f"{money(m['cost_usd'], 2)} {_share_of(m['cost_usd'], spend):>6}" for m in shown
+    ]
+    out.print()
+    out.print("Cost by model, share of spend", markup=False)
+    labels = [str(m["model"]) for m in shown]
+    costs = [m["cost_usd"] for m in shown]
+    for line in bar_lines(labels, figures, costs, out.width):
+        out.print(line, markup=False)
+    if len(models) > len(shown):
+        say(
+            out,
+            f"({len(models) - len(shown)} more models: costaudit report --by model)",
         )
+
+
+def _share_of(part: Any, whole: Any) -> str:
+    if part is None or not whole:
+        return ""
+    return f"{Decimal(part) / Decimal(whole):.1%}"
 
 
 def render_provenance(out: Console, audit: dict[str, Any]) -> None:
-    out.print("\nWhere prices came from")
-    for row in audit["provenance"]:
-        out.print(
-            f"  {row['cost_source']:<18} {count(row['calls']):>9} calls  "
-            f"{money(row['cost_usd'], 4):>12}  e.g. {row['example']}"
+    out.print()
+    out.print("Where prices came from", markup=False)
+    rows = audit["provenance"]
+    width = max((len(str(r["cost_source"])) for r in rows), default=0)
+    for row in rows:
+        say(
+            out,
+            f"{row['cost_source']:<{width}} {count(row['calls']):>9} calls "
+            f"{money(row['cost_usd'], 4):>12}",
         )
+        say(out, f"e.g. {row['example']}", indent=4)
     for row in audit["unpriced"]:
-        out.print(
-            f"  [yellow]unpriced[/yellow]: {row['model']} ({row['provider'] or '?'}), "
-            f'{count(row["calls"])} calls: add [prices."{row["model"]}"] to config'
+        say(
+            out,
+            f"unpriced: {row['model']} ({row['provider'] or '?'}), "
+            f'{count(row["calls"])} calls: add [prices."{row["model"]}"] to config',
+            style="yellow",
         )
     for row in audit["disagreements"]:
-        out.print(
-            f"  agent estimate for {row['model']}: {money(row['agent_cost_usd'])} vs "
-            f"ours {money(row['cost_usd'])} ({_percent(row['difference_share'])} apart)"
+        say(
+            out,
+            f"agent estimate for {row['model']}: {money(row['agent_cost_usd'])} vs "
+            f"ours {money(row['cost_usd'])} ({_percent(row['difference_share'])} "
+            "apart)",
         )
-    out.print("\nAssumptions: " + "; ".join(audit["assumptions"]))
+    if audit["assumptions"]:
+        out.print()
+        out.print("Assumptions", markup=False)
+        for assumption in audit["assumptions"]:
+            say(out, f"- {assumption}")
 
 
 ADVICE_ROWS = 5
@@ -129,7 +208,7 @@ def render_advice(out: Console, audit: dict[str, Any]) -> None:
         return
     out.print()
     if advice.get("error"):
-        out.print(f"Ways to spend less: {advice['error']}", markup=False)
+        say(out, f"Ways to spend less: {advice['error']}", indent=0)
         return
     rows = [r for r in ranking_rows(advice) if r["monthly_savings_usd"] > 0]
     combined = advice["combined"]
@@ -140,22 +219,28 @@ def render_advice(out: Console, audit: dict[str, Any]) -> None:
             ADVICE_COLUMNS,
         )
     )
-    out.print(
-        f"  all together, without double counting: "
+    say(
+        out,
+        f"all together, without double counting: "
         f"{money(combined['monthly_savings_usd'], 2)} a month "
-        f"({_percent(combined['share'])} of spend)"
+        f"({_percent(combined['share'])} of spend)",
     )
+
+
+# Cells in a budget's bar, and a whole percent beside it: a glance at the
+# budgets that leaves the rest of the row room at 80 columns.
+BUDGET_BAR = 6
 
 
 def _budget_row(b: dict[str, Any]) -> dict[str, Any]:
     usd = b["limit_usd"] is not None
-    spent = money(b["spent_usd"], 2) if usd else f"{compact(b['spent_tokens'])} tok"
+    spent = money(b["spent_usd"], 2) if usd else compact(b["spent_tokens"])
     limit = money(b["limit_usd"], 2) if usd else f"{compact(b['limit_tokens'])} tok"
     share = min(float(b["share"]), 1.0)
     return {
         **b,
         "spent": f"{spent} of {limit}",
-        "used": f"{_percent(b['share'])} {bar(share, 1.0, 10)}",
+        "used": f"{float(b['share']):.0%} {bar(share, 1.0, BUDGET_BAR)}",
         "level": b["level"]
         + (f", full {b['limit_reached_on']}" if b["limit_reached_on"] else ""),
     }
@@ -163,10 +248,10 @@ def _budget_row(b: dict[str, Any]) -> dict[str, Any]:
 
 BUDGET_COLUMNS = [
     Column("name", "budget"),
-    Column("period", "period"),
-    Column("spent", "spent"),
-    Column("used", "used"),
-    Column("level", "status"),
+    Column("period", "period", whole=True),
+    Column("spent", "spent", whole=True),
+    Column("used", "used", whole=True),
+    Column("level", "status", whole=True),
 ]
 
 
@@ -191,12 +276,32 @@ def render_breakeven(out: Console, audit: dict[str, Any]) -> None:
         return
     out.print()
     if breakeven.get("error"):
-        out.print(f"Break-even: {breakeven['error']}", markup=False)
+        say(out, f"Break-even: {breakeven['error']}", indent=0)
         return
     for line in summary_lines(breakeven):
-        out.print(line, markup=False)
+        indent, body = indented(line)
+        say(out, body, indent=indent)
     if breakeven["rows"]:
         out.print(table(None, breakeven["rows"], BREAKEVEN_COLUMNS))
+
+
+def render_local_vs_api(out: Console, audit: dict[str, Any]) -> None:
+    lva = audit["local_vs_api"]
+    out.print()
+    if lva.get("error"):
+        say(out, f"Local versus API: {lva['error']}", indent=0)
+        return
+    shown = lva["rows"][:LOCAL_VS_API_ROWS]
+    title = f"Local versus API ({lva['local_model']} vs {lva['api_model']})"
+    out.print(table(title, shown, COMPARE_COLUMNS, lva["totals"]))
+    hidden = len(lva["rows"]) - len(shown)
+    if hidden > 0:
+        say(
+            out,
+            f"({hidden} smaller tasks not shown, counted in the total: "
+            f"costaudit compare --api {lva['api_model']})",
+        )
+    say(out, f"local: {lva['local_assumptions']}")
 
 
 def render_audit(audit: dict[str, Any]) -> None:
@@ -208,27 +313,7 @@ def render_audit(audit: dict[str, Any]) -> None:
     render_models(out, audit)
     out.print()
     out.print(table("Top five operations", audit["top"], TOP_COLUMNS))
-    lva = audit["local_vs_api"]
-    out.print()
-    if lva.get("error"):
-        out.print(f"Local versus API: {lva['error']}")
-    else:
-        shown = lva["rows"][:LOCAL_VS_API_ROWS]
-        out.print(
-            table(
-                f"Local versus API ({lva['local_model']} vs {lva['api_model']})",
-                shown,
-                COMPARE_COLUMNS,
-                lva["totals"],
-            )
-        )
-        hidden = len(lva["rows"]) - len(shown)
-        if hidden > 0:
-            out.print(
-                f"  ({hidden} smaller tasks not shown, counted in the total: "
-                f"costaudit compare --api {lva['api_model']})"
-            )
-        out.print(f"  local: {lva['local_assumptions']}")
+    render_local_vs_api(out, audit)
     render_advice(out, audit)
     render_budgets(out, audit)
     render_breakeven(out, audit)

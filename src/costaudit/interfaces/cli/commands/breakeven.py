@@ -36,6 +36,7 @@ from costaudit.interfaces.cli.output import (
     print_json,
     table,
 )
+from costaudit.interfaces.cli.text import Lines, indented
 from costaudit.local.bench import BenchResult, run_bench, store_runs
 from costaudit.pricing.apply import price_ledger
 from costaudit.pricing.energy import JOULES_PER_KWH
@@ -55,9 +56,11 @@ API_COLUMNS = [
     Column("local_usd_per_mtok", "local $/Mtok", money, True),
     Column("breakeven_tokens_per_month", "break-even/mo", _volume, True),
     Column("your_tokens_per_month", "you/mo", compact, True),
-    Column("api_usd_per_month", "API $/mo", lambda v: money(v, 2), True),
-    Column("local_usd_per_month", "local $/mo", lambda v: money(v, 2), True),
-    Column("cheaper", "cheaper"),
+    Column("api_usd_per_month", "API $/mo", lambda v: money(v, 2), True, optional=2),
+    Column(
+        "local_usd_per_month", "local $/mo", lambda v: money(v, 2), True, optional=1
+    ),
+    Column("cheaper", "cheaper", whole=True),
 ]
 QUANT_COLUMNS = [
     Column("quant", "quant"),
@@ -153,7 +156,8 @@ def summary_lines(document: dict[str, Any]) -> list[str]:
 def _print_breakeven(document: dict[str, Any]) -> None:
     out = console()
     for line in summary_lines(document):
-        out.print(line, markup=False)
+        indent, body = indented(line)
+        out.print(Lines(body, indent))
     out.print()
     if document["rows"]:
         title = "Break-even against each API model"
@@ -161,7 +165,7 @@ def _print_breakeven(document: dict[str, Any]) -> None:
     else:
         note("costaudit: no priced API usage in the window; name models with --api")
     for line in text_chart(document["series"], float(document["user_volume_tokens"])):
-        out.print(line, markup=False)
+        out.print(line.rstrip(), markup=False)
     if "quantisation" in document:
         out.print()
         title = "Quantisation levels, estimated from memory bandwidth"
@@ -270,7 +274,7 @@ def _bench_rows(
 BENCH_COLUMNS = [
     Column("metric", "metric"),
     Column("value", "value", str, True),
-    Column("origin", "where it comes from"),
+    Column("origin", "where it comes from", max_width=60),
 ]
 
 

@@ -2,8 +2,9 @@
 cron or systemd lines that run it.
 
 ``budget check`` exit codes: 0 every budget within its limits and below its
-warning thresholds; 3 a warning threshold crossed; 4 a limit reached (1 and
-2 keep their usual meaning: an error, bad usage).
+warning thresholds; 3 a warning threshold crossed; 4 a limit reached; 5 a
+notification failed on this run or was given up (1 and 2 keep their usual
+meaning: an error, bad usage).
 """
 
 from __future__ import annotations
@@ -19,14 +20,18 @@ from typing import Annotated, Any
 import typer
 
 from costaudit.analysis.budgets import (
+    Budget,
     BudgetStatus,
     CheckResult,
     budgets_from_config,
     evaluate_all,
+    max_attempts,
     notification_urls,
     run_check,
+    scope_problem,
     status_document,
 )
+from costaudit.analysis.budgets import state as alert_state
 from costaudit.interfaces.cli.context import (
     FormatOption,
     NoScanOption,
@@ -36,6 +41,7 @@ from costaudit.interfaces.cli.context import (
 )
 from costaudit.interfaces.cli.output import Column, Format, compact, emit, money
 from costaudit.interfaces.notify import AppriseSender
+from costaudit.ledger.store import Ledger
 from costaudit.workspace import Options, Workspace
 
 budget_app = typer.Typer(
@@ -46,15 +52,15 @@ budget_app = typer.Typer(
 
 TABLE_COLUMNS = [
     Column("name", "budget"),
-    Column("scope", "scope"),
-    Column("period", "period"),
+    Column("scope", "scope", optional=2),
+    Column("period", "period", whole=True),
     Column("spent", "spent", numeric=True),
     Column("limit", "limit", numeric=True),
     Column("share", "share", numeric=True),
-    Column("burn", "per day", numeric=True),
-    Column("forecast", "forecast", numeric=True),
-    Column("limit_reached_on", "limit on"),
-    Column("level", "status"),
+    Column("burn", "per day", numeric=True, optional=3),
+    Column("forecast", "forecast", numeric=True, optional=1),
+    Column("limit_reached_on", "limit on", whole=True),
+    Column("level", "status", whole=True),
 ]
 CSV_COLUMNS = [
     Column(key, key)
@@ -117,12 +123,39 @@ def _table_row(status: BudgetStatus) -> dict[str, Any]:
     }
 
 
-def _statuses(workspace: Workspace, now: datetime) -> list[BudgetStatus]:
+def _budgets(workspace: Workspace) -> list[Budget]:
+    """The configured budgets, each checked, with a note on scopes that match
+    nothing in the ledger (a misspelt profile would otherwise read as $0)."""
     budgets = budgets_from_config(workspace.config)
     if not budgets:
         where = workspace.config.path or "the config file"
         note(f"costaudit: no budgets configured; add [[budgets]] tables to {where}")
-    return evaluate_all(workspace.ledger, budgets, now, workspace.config.timezone)
+    for budget in budgets:
+        problem = scope_problem(workspace.ledger, budget)
+        if problem is not None:
+            note(f"costaudit: warning: {problem}")
+    return budgets
+
+
+def _undelivered(ledger: Ledger, status: BudgetStatus) -> list[dict[str, Any]]:
+    rows = alert_state.undelivered(ledger, status.budget.name, status.now)
+    for row in rows:
+        what = "given up" if row.status == alert_state.GAVE_UP else "to be retried"
+        tries = f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}"
+        note(
+            f"costaudit: budget {row.budget!r}: the alert at "
+            f"{row.threshold.normalize():f}% was not delivered after {tries} "
+            f"({what}): {row.last_error}"
+        )
+    return [
+        {
+            "threshold": row.threshold.normalize(),
+            "status": row.status,
+            "attempts": row.attempts,
+            "last_error": row.last_error,
+        }
+        for row in rows
+    ]
 
 
 @budget_app.command("status")
@@ -135,12 +168,20 @@ def status(
     """Each budget's spend, limit, share, burn rate, forecast for the end of
     the period, and the day the limit is reached at the current rate."""
     with state(ctx).workspace() as workspace:
+        zone = workspace.config.timezone
+        now = _as_of(as_of, workspace)
+        budgets_from_config(workspace.config)  # refuse a bad config before scanning
         if not no_scan:
             scan_with_progress(workspace)
-        now = _as_of(as_of, workspace)
-        statuses = _statuses(workspace, now)
-        zone = workspace.config.timezone
-    documents = [status_document(s) for s in statuses]
+        budgets = _budgets(workspace)
+        statuses = evaluate_all(workspace.ledger, budgets, now, zone)
+        documents = [
+            {
+                **status_document(s),
+                "undelivered_alerts": _undelivered(workspace.ledger, s),
+            }
+            for s in statuses
+        ]
     document = {"as_of": now, "timezone": zone.key, "budgets": documents}
     if fmt is Format.csv:
         emit(fmt, document, documents, CSV_COLUMNS)
@@ -162,7 +203,8 @@ def _report(result: CheckResult, dry_run: bool) -> None:
     for d in result.deliveries:
         if d.error is not None:
             where = f" to {d.recipient}" if d.recipient else ""
-            note(f"costaudit: notification failed{where}: {d.title}: {d.error}")
+            what = "notification given up" if d.gave_up else "notification failed"
+            note(f"costaudit: {what}{where}: {d.title}: {d.error}")
             continue
         if not d.recipient:
             verb = "would record" if dry_run else "alert"
@@ -172,8 +214,11 @@ def _report(result: CheckResult, dry_run: bool) -> None:
         sys.stdout.write(f"{verb} to {d.recipient}: {d.title}\n")
         if dry_run:
             sys.stdout.write(f"{d.body}\n")
-    if any(d.recipient for d in result.failures) and not dry_run:
-        note("costaudit: failed notifications are sent again on the next check")
+    if any(not d.gave_up for d in result.undelivered) and not dry_run:
+        note(
+            "costaudit: failed notifications are sent again on the next check, "
+            "until their period ends or [notifications] max_attempts is reached"
+        )
 
 
 @budget_app.command("check")
@@ -190,25 +235,27 @@ def check(
     period; a failed notification is reported and retried on the next run.
 
     Exit codes: 0 every budget within limits and below its warning
-    thresholds; 3 a warning threshold crossed; 4 a limit reached.
+    thresholds; 3 a warning threshold crossed; 4 a limit reached; 5 a
+    notification failed on this run or was given up.
     """
     with state(ctx).workspace() as workspace:
-        if not no_scan:
-            scan_with_progress(workspace)
         config = workspace.config
+        zone = config.timezone
         sender = AppriseSender(
             notification_urls(config), str(config.path or "<config>")
         )
-        budgets = budgets_from_config(config)
-        if not budgets:
-            note(f"costaudit: no budgets configured in {config.path or 'the config'}")
+        attempts = max_attempts(config)
+        budgets_from_config(config)  # refuse a bad config before scanning
+        if not no_scan:
+            scan_with_progress(workspace)
         result = run_check(
             workspace.ledger,
-            budgets,
-            config.timezone,
+            _budgets(workspace),
+            zone,
             sender,
             datetime.now(tz=UTC),
             dry_run=dry_run,
+            max_attempts=attempts,
         )
     _report(result, dry_run)
     raise typer.Exit(result.exit_code)
@@ -245,17 +292,45 @@ def check_command(options: Options) -> list[str]:
     return [*argv, "budget", "check"]
 
 
+# Intervals that repeat evenly: a cron step restarts at every hour (or day),
+# so */45 would fire at :00 and :45; only divisors of 60 minutes, or of 24
+# hours, give the interval asked for.
+MINUTE_STEPS = tuple(n for n in range(1, 61) if 60 % n == 0)
+HOUR_STEPS = tuple(n for n in range(1, 25) if 24 % n == 0)
+EVERY_CHOICES = (*MINUTE_STEPS[:-1], *(60 * h for h in HOUR_STEPS))
+
+
+def cron_times(minutes: int) -> str:
+    """The five time fields of a crontab line running every ``minutes``."""
+    if minutes < 60:
+        return f"*/{minutes} * * * *"
+    hours = minutes // 60
+    if hours == 1:
+        return "0 * * * *"
+    return "0 0 * * *" if hours == 24 else f"0 */{hours} * * *"
+
+
+def cron_escape(command: str) -> str:
+    """cron turns an unescaped % into a newline."""
+    return command.replace("%", "\\%")
+
+
+def systemd_escape(command: str) -> str:
+    """systemd expands %-specifiers in ExecStart; %% is a literal %."""
+    return command.replace("%", "%%")
+
+
 def schedule_text(argv: list[str], minutes: int) -> str:
     command = shlex.join(argv)
-    cron_minute = "0" if minutes == 60 else f"*/{minutes}"
-    calendar = "hourly" if minutes == 60 else f"*:0/{minutes}"
     return f"""\
 # cron: run `crontab -e` and add this line (cron mails what the check prints)
-{cron_minute} * * * * {command}
+{cron_times(minutes)} {cron_escape(command)}
 
 # systemd (user units): save the next two files, then run
 #   systemctl --user daemon-reload
 #   systemctl --user enable --now costaudit-budget.timer
+# and, so the timer runs while you are logged out,
+#   loginctl enable-linger "$USER"
 
 # ~/.config/systemd/user/costaudit-budget.service
 [Unit]
@@ -263,8 +338,9 @@ Description=costaudit budget check
 
 [Service]
 Type=oneshot
-ExecStart={command}
-# 3 and 4 mean a threshold or a limit is crossed: reported, not a failure.
+ExecStart={systemd_escape(command)}
+# 3 and 4 mean a threshold or a limit is crossed: reported, not a failure;
+# 5 (a notification not delivered) is left a failure, so it shows.
 SuccessExitStatus=3 4
 
 # ~/.config/systemd/user/costaudit-budget.timer
@@ -272,8 +348,8 @@ SuccessExitStatus=3 4
 Description=Run costaudit budget check every {minutes} minutes
 
 [Timer]
-OnCalendar={calendar}
-Persistent=true
+OnActiveSec=1min
+OnUnitActiveSec={minutes}min
 
 [Install]
 WantedBy=timers.target
@@ -285,9 +361,19 @@ def schedule(
     ctx: typer.Context,
     every: Annotated[
         int,
-        typer.Option("--every", min=1, max=60, help="Minutes between checks."),
+        typer.Option(
+            "--every",
+            help="Minutes between checks: a divisor of 60 (1 to 30), or 60 "
+            "times a divisor of 24 (60, 120, 180, 240, 360, 480, 720, 1440).",
+        ),
     ] = 15,
 ) -> None:
     """Print a crontab line and a systemd service and timer that run
     ``budget check`` with this command's --config, --ledger and --hermes-home."""
+    if every not in EVERY_CHOICES:
+        choices = ", ".join(str(n) for n in EVERY_CHOICES)
+        raise typer.BadParameter(
+            f"{every} minutes does not repeat evenly in cron; use one of {choices}",
+            param_hint="--every",
+        )
     sys.stdout.write(schedule_text(check_command(state(ctx).options), every))

@@ -23,13 +23,14 @@ from costaudit.interfaces.cli.output import Column, Format, count, emit, money
 
 COLUMNS = [
     Column("profile", "profile"),
-    Column("task", "task"),
+    Column("task", "task", min_width=16),
     Column("calls", "calls", count, True),
     Column("billed_usd", "as billed", money, True),
-    Column("as_local_usd", "all local", money, True),
+    Column("as_local_usd", "all local", money, True, optional=1),
     Column("as_api_usd", "all on API", money, True),
-    Column("api_minus_local_usd", "API - local", money, True),
-    Column("cheaper", "cheaper"),
+    # The difference of two shown columns: the first to give way.
+    Column("api_minus_local_usd", "API - local", money, True, optional=2),
+    Column("cheaper", "cheaper", whole=True),
 ]
 
 

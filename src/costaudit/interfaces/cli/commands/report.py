@@ -30,14 +30,16 @@ from costaudit.interfaces.cli.output import (
     money,
 )
 
+# The token kinds are optional: on a narrow terminal they give way, reasoning
+# first, so the names and the total, cost and unpriced columns stay.
 NUMBERS = [
     Column("calls", "calls", count, True),
     Column("sessions", "sess", count, True),
-    Column("input_tokens", "input", compact, True),
-    Column("cache_read_tokens", "c.read", compact, True),
-    Column("cache_write_tokens", "c.write", compact, True),
-    Column("output_tokens", "output", compact, True),
-    Column("reasoning_tokens", "reason", compact, True),
+    Column("input_tokens", "input", compact, True, optional=2),
+    Column("cache_read_tokens", "c.read", compact, True, optional=3),
+    Column("cache_write_tokens", "c.write", compact, True, optional=4),
+    Column("output_tokens", "output", compact, True, optional=1),
+    Column("reasoning_tokens", "reason", compact, True, optional=5),
     Column("total_tokens", "total", compact, True),
     Column("cost_usd", "cost", money, True),
     Column("cost_per_query_usd", "$/query", lambda v: money(v, 6), True),

@@ -12,16 +12,17 @@ from costaudit.sources.registry import describe_sources
 
 
 def _when(value: Any) -> str:
-    return "never" if value is None else value.strftime("%Y-%m-%d %H:%M:%S %Z")
+    return "never" if value is None else value.strftime("%Y-%m-%d %H:%M %Z")
 
 
 COLUMNS = [
     Column("source", "source"),
-    Column("path", "path"),
+    # A path is cut from the left: its end names the file.
+    Column("path", "path", keep_end=True, min_width=40, max_width=72),
     Column("records", "records", count, True),
     Column("events", "call events", count, True),
     Column("issues", "bad lines", count, True),
-    Column("last_scan", "last scan", _when),
+    Column("last_scan", "last scan", _when, whole=True, optional=1),
 ]
 
 

@@ -18,16 +18,23 @@ from costaudit.interfaces.cli.context import (
     scan_with_progress,
     state,
 )
-from costaudit.interfaces.cli.output import Column, Format, count, emit, money
+from costaudit.interfaces.cli.output import (
+    Column,
+    Format,
+    compact,
+    count,
+    emit,
+    money,
+)
 
 COLUMNS = [
     Column("profile", "profile"),
     Column("task", "task"),
     Column("runs", "runs", count, True),
-    Column("total_tokens", "tokens", count, True),
-    Column("tokens_per_run", "tokens/run", count, True),
+    Column("total_tokens", "tokens", compact, True),
+    Column("tokens_per_run", "tokens/run", compact, True, optional=2),
     Column("cost_usd", "cost", money, True),
-    Column("cost_per_run_usd", "cost/run", money, True),
+    Column("cost_per_run_usd", "cost/run", money, True, optional=1),
     Column("cost_per_month_usd", "cost/month", money, True),
 ]
 
