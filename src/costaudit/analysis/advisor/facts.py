@@ -98,8 +98,10 @@ class Facts:
         try:
             return count_tokens(text, model).tokens
         except TokenizerUnavailable as exc:
+            # Said once: every other prompt would fail for the same reason.
+            if self.tokenizer_error is None:
+                log.warning("cannot count system prompt tokens: %s", exc)
             self.tokenizer_error = str(exc)
-            log.warning("cannot count system prompt tokens: %s", exc)
             return None
 
     def volatility(self, row: Row) -> Volatility:

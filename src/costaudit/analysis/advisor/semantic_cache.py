@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 ID = "semantic_cache"
 TITLE = "Cache paraphrases"
 GROUP = "cache"
-INSTALL = "pip install 'costaudit[semantic]'"
+INSTALL = "pip install --force-reinstall costaudit"
 SHOWN_PAIRS = 10
 # Pairs further than this from the threshold are clear calls either way.
 _NEAR = 0.10
