@@ -2,18 +2,32 @@
 
 Generates Claude Code style session logs under a temporary directory (by
 default 1 GB in many files plus one file of 600 MB, with streamed messages
-written several times), then measures, each in its own process:
+written as several lines), then runs, each as its own process, what a user
+runs:
 
-- a cold scan into a new ledger (time and peak RSS);
-- a rescan with nothing new, followed by a daily report query on the ledger;
-- ``ccusage claude daily --json --offline`` on the same files.
+- ``costaudit scan`` into a new ledger (cold scan, pricing included);
+- ``costaudit scan`` again (a rescan with nothing new);
+- ``costaudit report --format json`` (a rescan and a report, the way a user
+  asks for one), and ``costaudit report --no-scan --format json`` for the
+  totals;
+- ``ccusage daily --json --offline`` (ccusage 20.0.24, installed with npm
+  under the work folder when it is not there) on the same files.
+
+Each run's wall time and peak memory (the resident size of its whole
+process tree, sampled every 20 ms, and never less than the largest single
+process's own peak) are printed side by side, then PASS or FAIL against
+each aim: a cold scan no slower than ccusage, a rescan and report at least
+10 times faster than ccusage, a peak under 300 MB; and whether the token
+totals agree.
 
 Usage::
 
-    python benchmarks/scan_claude_code.py [--many-mb 1024] [--big-mb 600]
-        [--ccusage /tmp/ccu/node_modules/.bin/ccusage] [--keep DIR] [--workers N]
+    python benchmarks/scan_claude_code.py [--gb 1.0] [--big-mb 600]
+        [--workers N] [--keep DIR] [--ccusage PATH]
 
-The generated data is deleted at the end unless ``--keep`` names a folder.
+The generated data is deleted at the end unless ``--keep`` names a folder
+(a kept folder is used again as it is). Run it on a quiet machine: the
+figures are wall times.
 """
 
 from __future__ import annotations
@@ -22,15 +36,20 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+CCUSAGE_VERSION = "20.0.24"
+PEAK_AIM = 300 << 20
+RESCAN_AIM = 10.0
 MODELS = ("claude-sonnet-4-20250514", "claude-opus-4-1-20250805")
 LINE_HEAD = (
     '{"parentUuid":"%s","isSidechain":false,"userType":"external",'
@@ -49,6 +68,11 @@ USER = (
     '"type":"tool_result","content":"%s","is_error":false}]},"uuid":"%s",'
     '"timestamp":"%s"}\n'
 )
+KEYS = ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens")
+CCUSAGE_KEYS = ("inputTokens", "cacheCreationTokens", "cacheReadTokens", "outputTokens")
+
+
+# Generating the logs.
 
 
 def _session_lines(
@@ -91,17 +115,15 @@ def _session_lines(
         parent = uid
 
 
-def generate(root: Path, many_mb: int, big_mb: int, seed: int = 7) -> int:
-    """Write the logs; return the number of files."""
+def generate(root: Path, many_bytes: int, big_bytes: int, seed: int = 7) -> int:
+    """Write the logs under ``root/projects``; return the number of files."""
     rng = random.Random(seed)
-    files = 0
-    plan = [("big-project", big_mb << 20)] if big_mb else []
-    remaining = many_mb << 20
+    plan = [("big-project", big_bytes)] if big_bytes else []
+    remaining = many_bytes
     while remaining > 0:
         size = min(remaining, int(rng.lognormvariate(14.5, 1.0)) + 20_000)
-        plan.append((f"project-{files % 40}", size))
+        plan.append((f"project-{len(plan) % 40}", size))
         remaining -= size
-        files += 1
     for index, (project, size) in enumerate(plan):
         folder = root / "projects" / f"-home-dev-{project}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -116,163 +138,195 @@ def generate(root: Path, many_mb: int, big_mb: int, seed: int = 7) -> int:
     return len(plan)
 
 
-SCAN = """
-import json, os, sys, time
+# Measuring a run.
 
-def main():
-    t0 = time.perf_counter()
-    from costaudit.ledger import Ledger
-    from costaudit.ledger.ingest import ingest
-    from costaudit.sources.claude_code import ClaudeCodeSource
-    ledger = Ledger.open(sys.argv[1])
-    source = ClaudeCodeSource([sys.argv[2]], workers=int(sys.argv[3]))
-    summary = ingest(ledger, [source])
-    t1 = time.perf_counter()
-    rows = ledger.fetch(
-        "SELECT CAST(started_at AS DATE) AS day, model, sum(input_tokens),"
-        " sum(cache_write_tokens), sum(cache_read_tokens), sum(output_tokens)"
-        " FROM usage GROUP BY ALL ORDER BY 1, 2"
+
+@dataclass
+class Run:
+    wall_s: float
+    peak_bytes: int
+    out: str
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and every process under it, from /proc."""
+    parents: dict[int, int] = {}
+    sizes: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        parents[pid] = int(fields[1])
+        sizes[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += sizes.get(pid, 0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def measured(argv: list[str], env: dict[str, str]) -> Run:
+    """Run ``argv``; its wall time, the peak resident size of its process
+    tree, and its stdout. A failure stops the benchmark with its stderr."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    t2 = time.perf_counter()
-    totals = ledger.fetch(
-        "SELECT sum(input_tokens), sum(cache_write_tokens),"
-        " sum(cache_read_tokens), sum(output_tokens), count(*) FROM usage"
-    )[0]
-    print(json.dumps({
-        "scan_s": t1 - t0, "report_s": t2 - t1, "days": len(rows),
-        "stored": summary.total_records, "issues": len(summary.issues),
-        "totals": [int(v) for v in totals],
-    }))
+    peak = [0]
+    done = threading.Event()
 
-if __name__ == "__main__":
-    main()
-"""
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], tree_rss(process.pid))
 
-WRAPPER = """
-import resource, subprocess, sys, time
-start = time.perf_counter()
-done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True)
-wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-sys.stdout.write(f"{wall} {peak} {done.returncode}\\n" + done.stdout)
-"""
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:3])} ... failed:\n{err[-3000:]}")
+    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    single = largest * 1024 if largest > before else 0
+    return Run(wall, max(peak[0], single), out)
 
 
-def measured(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall time, peak RSS in bytes and stdout of ``argv``, run under a fresh
-    python so that the peak is this program's alone: the largest resident
-    size of any one process it started (its workers included)."""
-    done = subprocess.run(
-        [sys.executable, "-c", WRAPPER, *argv],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        check=True,
+def ensure_ccusage(given: str | None, work: Path) -> str:
+    """The ccusage program to run: ``given``, or 20.0.24 installed with npm."""
+    program = given or str(work / "ccusage" / "node_modules" / ".bin" / "ccusage")
+    if not Path(program).exists():
+        print(f"installing ccusage@{CCUSAGE_VERSION} with npm ...", flush=True)
+        subprocess.run(
+            ["npm", "install", "--silent", "--prefix", str(Path(program).parents[2]),
+             f"ccusage@{CCUSAGE_VERSION}"],
+            check=True,
+        )  # fmt: skip
+    version = subprocess.run(
+        [program, "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if not version.endswith(CCUSAGE_VERSION):
+        raise SystemExit(f"{program} is {version}, not ccusage {CCUSAGE_VERSION}")
+    return program
+
+
+# The comparison.
+
+
+def costaudit(*argv: str) -> list[str]:
+    """The ``costaudit`` command installed next to this Python."""
+    return [str(Path(sys.executable).with_name("costaudit")), *argv]
+
+
+def write_config(work: Path, data: Path, workers: int | None) -> Path:
+    """A config reading only the generated logs; the user's defaults else."""
+    config = work / "costaudit.toml"
+    config.write_text(
+        "[sources.hermes]\nenabled = false\n\n"
+        f"[sources.claude_code]\npaths = [{json.dumps(str(data / 'projects'))}]\n"
+        + ("" if workers is None else f"workers = {workers}\n")
     )
-    first, _, rest = done.stdout.partition("\n")
-    wall, peak_kib, code = first.split()
-    if code != "0":
-        raise SystemExit(f"{argv[0]} failed with exit code {code}")
-    return float(wall), int(peak_kib) * 1024, rest
+    return config
 
 
-def last_json(out: str) -> dict[str, object]:
-    """The program's JSON line; anything else it printed goes to stderr."""
-    lines = out.strip().splitlines()
-    for extra in lines[:-1]:
-        print(f"  (output: {extra[:200]})", file=sys.stderr)
-    found = json.loads(lines[-1])
-    assert isinstance(found, dict)
-    return found
+def compare(work: Path, data: Path, ccusage: str, workers: int | None) -> bool:
+    home = work / "home"
+    home.mkdir(exist_ok=True)
+    # An empty home: neither tool finds any other log than the generated ones.
+    env = dict(os.environ, TZ="UTC", HOME=str(home), XDG_CONFIG_HOME=str(home))
+    env.pop("CLAUDE_CONFIG_DIR", None)
+    ledger = work / "ledger.duckdb"
+    for stale in (ledger, work / "ledger.duckdb.wal"):
+        stale.unlink(missing_ok=True)
+    config = write_config(work, data, workers)
+    base = ["--config", str(config), "--ledger", str(ledger)]
+
+    runs = {
+        "cold scan": measured(costaudit(*base, "scan"), env),
+        "rescan, nothing new": measured(costaudit(*base, "scan"), env),
+        "rescan + report": measured(
+            costaudit(*base, "report", "--by", "day", "--format", "json"), env
+        ),
+    }
+    totals = json.loads(
+        measured(costaudit(*base, "report", "--no-scan", "--format", "json"), env).out
+    )["totals"]
+    theirs = measured(
+        [ccusage, "daily", "--json", "--offline"],
+        dict(env, CLAUDE_CONFIG_DIR=str(data)),
+    )
+    their_totals = json.loads(theirs.out)["totals"]
+
+    print(f"\n{'run':<28}{'wall s':>10}{'peak MiB':>10}")
+    for name, run in {**runs, "ccusage daily": theirs}.items():
+        print(f"{name:<28}{run.wall_s:>10.2f}{run.peak_bytes / 2**20:>10.0f}")
+    ours = [int(totals[k]) for k in KEYS]
+    reference = [int(their_totals[k]) for k in CCUSAGE_KEYS]
+    print("\ntotals (input, cache write, cache read, output):")
+    print(f"  costaudit {ours}, {totals['calls']} messages, ${totals['cost_usd']}")
+    print(f"  ccusage   {reference}, ${their_totals.get('totalCost')}")
+    return verdicts(runs, theirs, ours == reference)
 
 
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.1f} {five:.1f} {fifteen:.1f}"
+def verdicts(runs: dict[str, Run], theirs: Run, agree: bool) -> bool:
+    cold = runs["cold scan"].wall_s
+    again = runs["rescan + report"].wall_s
+    peak = max(run.peak_bytes for run in runs.values())
+    checks = [
+        (f"cold scan {cold:.1f} s <= ccusage {theirs.wall_s:.1f} s",
+         cold <= theirs.wall_s),
+        (f"rescan + report {again:.2f} s at least {RESCAN_AIM:.0f}x faster than "
+         f"ccusage ({theirs.wall_s / again:.1f}x)",
+         theirs.wall_s >= RESCAN_AIM * again),
+        (f"peak memory {peak / 2**20:.0f} MiB < {PEAK_AIM >> 20} MB",
+         peak < PEAK_AIM),
+        ("token totals agree with ccusage", agree),
+    ]  # fmt: skip
+    print()
+    for text, passed in checks:
+        print(f"{'PASS' if passed else 'FAIL'}  {text}")
+    return all(passed for _, passed in checks)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--many-mb", type=int, default=1024)
-    parser.add_argument("--big-mb", type=int, default=600)
+    parser.add_argument("--gb", type=float, default=1.0, help="logs in many files")
     parser.add_argument(
-        "--ccusage",
-        default="/tmp/ccu/node_modules/.bin/ccusage",
-        help="ccusage 20.0.24 (npm install --prefix /tmp/ccu ccusage@20.0.24)",
+        "--big-mb", type=float, help="the one large file (default: 0.6 x --gb)"
+    )
+    parser.add_argument(
+        "--workers", type=int, help="[sources.claude_code] workers (default: unset)"
     )
     parser.add_argument("--keep", type=Path, help="generate here and keep the data")
-    parser.add_argument(
-        "--workers", type=int, default=1, help="parsing processes (default 1)"
-    )
+    parser.add_argument("--ccusage", help=f"a ccusage {CCUSAGE_VERSION} program")
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="costaudit-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     data = work / "claude"
+    big_mb = args.big_mb if args.big_mb is not None else 0.6 * args.gb * 1000
     try:
+        ccusage = ensure_ccusage(args.ccusage, work)
         if not (data / "projects").is_dir():
             start = time.perf_counter()
-            files = generate(data, args.many_mb, args.big_mb)
+            files = generate(data, int(args.gb * 1e9), int(big_mb * 1e6))
             print(f"generated {files} files in {time.perf_counter() - start:.1f} s")
         size = sum(p.stat().st_size for p in data.rglob("*.jsonl"))
         count = sum(1 for _ in data.rglob("*.jsonl"))
-        print(f"data: {count} files, {size / 2**20:.0f} MiB; {os.cpu_count()} CPUs")
-        report(work, data, args.ccusage, args.workers)
+        print(f"data: {count} files, {size / 1e6:,.0f} MB; {os.cpu_count()} CPUs; "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        passed = compare(work, data, ccusage, args.workers)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def report(work: Path, data: Path, ccusage: str, workers: int) -> None:
-    env = dict(os.environ, TZ="UTC")
-    ledger = work / "ledger.duckdb"
-    for stale in (ledger, work / "ledger.duckdb.wal"):
-        stale.unlink(missing_ok=True)
-    scan = [
-        sys.executable,
-        "-c",
-        SCAN,
-        str(ledger),
-        str(data / "projects"),
-        str(workers),
-    ]
-
-    print(load())
-    wall, rss, out = measured(scan, env)
-    cold: dict[str, Any] = last_json(out)
-    print(
-        f"costaudit cold scan: {wall:.1f} s wall, peak RSS {rss / 2**20:.0f} MiB, "
-        f"{cold['stored']} records stored, {cold['issues']} issues; {load()}"
-    )
-    wall, rss, out = measured(scan, env)
-    warm: dict[str, Any] = last_json(out)
-    print(
-        f"costaudit rescan + report: {wall:.2f} s wall (scan {warm['scan_s']:.2f} s, "
-        f"report query {warm['report_s']:.3f} s), peak RSS {rss / 2**20:.0f} MiB, "
-        f"{warm['stored']} records stored; {load()}"
-    )
-    print(
-        f"costaudit totals (input, cache write, cache read, output): "
-        f"{warm['totals'][:4]}, {warm['totals'][4]} messages"
-    )
-    if not Path(ccusage).exists():
-        print(f"ccusage not found at {ccusage}: not compared")
-        return
-    argv = [ccusage, "claude", "daily", "--json", "--offline", "--timezone", "UTC"]
-    their_wall, rss, out = measured(argv, dict(env, CLAUDE_CONFIG_DIR=str(data)))
-    totals = json.loads(out)["totals"]  # ccusage prints one JSON document
-    keys = ("inputTokens", "cacheCreationTokens", "cacheReadTokens", "outputTokens")
-    print(
-        f"ccusage claude daily --json --offline: {their_wall:.1f} s wall, "
-        f"peak RSS {rss / 2**20:.0f} MiB; {load()}"
-    )
-    print(
-        f"ccusage totals (input, cache write, cache read, output): "
-        f"{[totals[k] for k in keys]}"
-    )
-    print(
-        f"cold scan takes {cold['scan_s'] / their_wall:.2f}x ccusage's time; "
-        f"ccusage takes {their_wall / wall:.1f}x the rescan + report"
-    )
+    sys.exit(0 if passed else 1)
 
 
 if __name__ == "__main__":

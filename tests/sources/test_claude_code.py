@@ -202,3 +202,68 @@ def test_project_folder_and_its_decoding() -> None:
 
     assert project_folder(path) == "-home-dev-x"
     assert decode_folder("-home-dev-x") == "/home/dev/x"
+
+
+def _assistant_line(template: str, message_id: str, output: int) -> str:
+    """A real assistant line of the fixture, made into another message."""
+    entry = json.loads(template)
+    entry["message"]["id"] = message_id
+    entry["requestId"] = f"req_{message_id}"
+    entry["uuid"] = f"u-{message_id}"
+    entry["message"]["usage"]["output_tokens"] = output
+    return json.dumps(entry, separators=(",", ":")) + "\n"
+
+
+def test_replaced_session_file_adds_only_its_new_message(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    copy = tmp_path / "projects"
+    shutil.copytree(FIXTURE / "projects", copy)
+    source = ClaudeCodeSource([str(copy)])
+    ingest(ledger, [source])
+    before = ledger.fetch("SELECT count(*), sum(output_tokens) FROM usage")[0]
+    session = next((copy / SHOP.name).glob("6f1c*.jsonl"))
+    text = session.read_text()
+    # Rewritten to a new file (a sync tool, an editor): the old lines and one
+    # new message, under the same name.
+    session.rename(session.with_suffix(".bak"))
+    template = text.splitlines()[2]
+    session.write_text(text + _assistant_line(template, "msg_01NewAfterRotation", 77))
+
+    summary = ingest(ledger, [source])
+
+    assert (summary.inserted, summary.updated) == (
+        {"claude_code": 1},
+        {"claude_code": 0},
+    )
+    assert summary.unchanged["claude_code"] > 0
+    after = ledger.fetch("SELECT count(*), sum(output_tokens) FROM usage")[0]
+    assert after == (before[0] + 1, before[1] + 77)
+    # The cut line is found again in the new file, and kept once.
+    assert [(Path(i["path"]).name, i["line"]) for i in ledger.scan_issues()] == [
+        (session.name, 9)
+    ]
+
+
+def test_assistant_message_without_usage_is_skipped_with_a_reason(
+    ledger: Ledger, log_folder: Path
+) -> None:
+    template = next(SHOP.glob("6f1c*.jsonl")).read_text().splitlines()[2]
+    entry = json.loads(_assistant_line(template, "msg_01NoUsage", 1))
+    entry["message"]["usage"] = None
+    counted = _assistant_line(template, "msg_01Counted", 5)
+    (log_folder / "s.jsonl").write_text(json.dumps(entry) + "\n" + counted)
+
+    summary = ingest(ledger, [ClaudeCodeSource([str(log_folder.parent)])])
+
+    assert summary.total_records == 1
+    assert [(i.line, i.message) for i in summary.issues] == [
+        (1, "assistant message msg_01NoUsage has no usage: skipped")
+    ]
+
+
+@pytest.fixture
+def log_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "projects" / "-home-dev-shop-api"
+    folder.mkdir(parents=True)
+    return folder

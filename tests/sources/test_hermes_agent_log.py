@@ -79,9 +79,19 @@ def test_rotation_does_not_count_a_line_twice(ledger: Ledger, tmp_path: Path) ->
 
     summary = ingest(ledger, [source(home)])
 
-    # agent.log anew (1), the old agent.log now .1 (3), the old .1 now .2 (1).
-    assert summary.events["hermes_agent_log"] == 1 + 3 + 1
+    # The old agent.log, now .1, and the old .1, now .2, are read again and
+    # found the same: only the new line is new.
+    assert summary.events["hermes_agent_log"] == 1
+    assert summary.headline() == "1 new or updated call event"
     assert ledger.fetch("SELECT count(*) FROM call_events")[0][0] == 7
+
+
+def test_a_folder_given_finds_rotated_logs(ledger: Ledger) -> None:
+    folder = HermesAgentLogSource([str(HOME / "logs")])
+
+    assert [Path(p).name for p in folder.locations()] == ["agent.log", "agent.log.1"]
+    ingest(ledger, [folder])
+    assert ledger.fetch("SELECT count(DISTINCT path) FROM call_events")[0][0] == 2
 
 
 def test_profile_of() -> None:

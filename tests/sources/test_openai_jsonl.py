@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,8 +105,9 @@ def test_rescan_and_append(ledger: Ledger, tmp_path: Path) -> None:
     assert ingest(ledger, [source]).total_records == 0
     with copy.open("a") as handle:
         handle.write(FIXTURE.read_text().splitlines()[0] + "\n")
-    # The same response again (same id) is stored, but not counted twice.
-    assert ingest(ledger, [source]).total_records == 1
+    # The same response again (same id) is read, but not counted twice.
+    again = ingest(ledger, [source])
+    assert (again.total_records, again.unchanged) == (0, {"openai_jsonl": 1})
     assert ledger.record_count() == 5
 
 
@@ -124,3 +126,22 @@ def test_normalize_usage_keeps_the_prompt_whole() -> None:
     assert normalize_usage({"total": 3}) is None
     with pytest.raises(ValueError, match="whole number"):
         normalize_usage({"prompt_tokens": -1})
+
+
+def test_platform_is_api_unless_the_mapping_names_it(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    lines = FIXTURE.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["meta"]["via"] = "batch-proxy"
+    copy = tmp_path / "calls.jsonl"
+    copy.write_text(json.dumps(first) + "\n" + "\n".join(lines[1:]) + "\n")
+    fields = {**FIELDS, "platform": "meta.via"}
+
+    ingest(ledger, [OpenAIJsonlSource([str(copy)], fields=fields)])
+    platforms = ledger.fetch(
+        "SELECT platform, count(*) FROM usage GROUP BY 1 ORDER BY 1"
+    )
+
+    assert platforms[0][0] == "api" and platforms[0][1] > 1
+    assert platforms[1] == ("batch-proxy", 1)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import MISSING, fields
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from costaudit.record import UsageRecord
-from costaudit.sources.base import CallEvent, PathState
+from costaudit.record import TOKEN_FIELDS, UsageRecord
+from costaudit.sources.base import CallEvent, PathState, RecordTable
 
 Columns = dict[str, Any]
 
@@ -76,6 +78,94 @@ def record_columns(records: Sequence[UsageRecord], scanned_at: float) -> Columns
     }
 
 
+RECORD_COLUMNS = tuple(record_columns([], 0.0))
+_COUNTS = ("calls", *TOKEN_FIELDS)
+_TIMES = ("started_at", "ended_at")
+
+
+def table_columns(table: RecordTable, scanned_at: float) -> Columns:
+    """Columns of the ``usage`` table from a :class:`RecordTable`."""
+    n = len(table)
+    defaults = _record_defaults()
+    found: Columns = {}
+    for name in RECORD_COLUMNS:
+        if name == "scanned_at":
+            found[name] = np.full(n, scanned_at, dtype=np.float64)
+        elif name in ("system_prompt_hash", "system_prompt_chars"):
+            found[name] = np.empty(n, dtype=object)
+        elif name in table.columns:
+            found[name] = _column(name, table.columns[name])
+        else:
+            value = table.constants.get(name, defaults.get(name))
+            found[name] = _constant(name, value, n)
+    return found
+
+
+def _constant(name: str, value: Any, n: int) -> Any:
+    """A column of ``n`` times the same value (an empty object array is all
+    None already)."""
+    if value is None and name not in _COUNTS and name not in _TIMES:
+        return np.empty(n, dtype=object)
+    one = _column(name, [value])
+    return np.full(n, one[0], dtype=one.dtype)
+
+
+def _column(name: str, values: list[Any]) -> Any:
+    if name in _COUNTS:
+        return np.array(values, dtype=np.int64)
+    if name in _TIMES:
+        return np.array(values, dtype=np.float64)
+    if name == "agent_cost_usd":
+        return objects([None if v is None else str(v) for v in values])
+    if name == "extra":
+        return objects([json.dumps(v, sort_keys=True) if v else None for v in values])
+    return objects(values)
+
+
+@lru_cache(maxsize=1)
+def _record_defaults() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for item in fields(UsageRecord):
+        if item.default is not MISSING:
+            found[item.name] = item.default
+        elif item.default_factory is not MISSING:
+            found[item.name] = item.default_factory()
+    return found
+
+
+def batch_columns(
+    records: Sequence[UsageRecord], tables: Sequence[RecordTable], scanned_at: float
+) -> Columns:
+    """Columns of records given one by one and as tables, the last record of
+    each key only (a streamed message is written several times)."""
+    parts = [table_columns(t, scanned_at) for t in tables if len(t)]
+    if records or not parts:
+        parts.append(record_columns(records, scanned_at))
+    merged = (
+        parts[0]
+        if len(parts) == 1
+        else {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    )
+    record_keys = merged["record_key"].tolist()
+    if len(set(record_keys)) == len(record_keys):
+        return merged
+    keys = zip(merged["source"].tolist(), record_keys, strict=True)
+    last = {key: index for index, key in enumerate(keys)}
+    if len(last) == len(record_keys):
+        return merged
+    kept = np.fromiter(sorted(last.values()), dtype=np.int64)
+    return {name: values[kept] for name, values in merged.items()}
+
+
+RECORD_COMPARED = tuple(
+    name
+    for name in record_columns([], 0.0)
+    if name not in ("source", "record_key", "source_path", "scanned_at")
+)
+"""The columns a source fills, but for the key and the path the record was
+read from: a record read again with all of them equal is unchanged (a line
+repeated in another file, or a rotated log, is not new)."""
+
 RECORD_SELECT = """
     source, record_key, source_path, profile, session_id, parent_session_id,
     platform, task, call_kind, model, provider, endpoint, is_local::BOOLEAN,
@@ -112,6 +202,15 @@ def event_columns(events: Sequence[CallEvent]) -> Columns:
         "eval_s": np.array([np.nan if x.eval_s is None else x.eval_s for x in e]),
     }
 
+
+EVENT_COMPARED = tuple(
+    name
+    for name in event_columns([])
+    if name not in ("source", "event_key", "path", "at")
+)
+"""Like :data:`RECORD_COMPARED`, for call events; and an event keeps the time
+it was first given, since a log without dates dates its lines by the file's
+modification time, which a rotated copy of the log does not keep."""
 
 EVENT_SELECT = """
     source, event_key, path, to_timestamp("at"), profile, model, provider,

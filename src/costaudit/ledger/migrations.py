@@ -182,5 +182,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "009_scan_issues_once",
+        "Keep each bad line once: earlier scans stored an issue again each time "
+        "a file was read again, and a rotated file kept the issues of its old "
+        "contents.",
+        (
+            """
+            CREATE TABLE scan_issues_once (
+                source VARCHAR NOT NULL,
+                path VARCHAR NOT NULL,
+                line BIGINT,
+                message VARCHAR NOT NULL,
+                seen_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            """
+            INSERT INTO scan_issues_once
+            SELECT source, path, line, message, min(seen_at)
+            FROM scan_issues GROUP BY source, path, line, message
+            """,
+            "DROP TABLE scan_issues",
+            "ALTER TABLE scan_issues_once RENAME TO scan_issues",
+        ),
+    ),
 )
 MIGRATIONS_BY_NAME = {migration.name: migration for migration in MIGRATIONS}

@@ -4,29 +4,74 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from costaudit.errors import LedgerError
 from costaudit.ledger.columns import (
+    EVENT_COMPARED,
     EVENT_SELECT,
+    RECORD_COMPARED,
     RECORD_SELECT,
     STATE_SELECT,
+    Columns,
+    batch_columns,
     event_columns,
     objects,
-    record_columns,
     state_columns,
 )
 from costaudit.ledger.migrations import MIGRATIONS
 from costaudit.record import UsageRecord
-from costaudit.sources.base import CallEvent, PathState, ScanBatch, ScanIssue
+from costaudit.sources.base import (
+    CallEvent,
+    PathState,
+    RecordTable,
+    ScanBatch,
+    ScanIssue,
+)
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class StoreCounts:
+    """Per source, what storing some batches did with their rows.
+
+    A record whose key is new is inserted; one whose key is known is updated
+    when a column a source fills differs, else left as it is (its price
+    too). Call events count when inserted or updated.
+    """
+
+    inserted: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    events: dict[str, int] = field(default_factory=dict)
+
+
+SCAN_MEMORY_FLOOR = 160 << 20
+"""DuckDB's memory while a scan stores records. Left to itself DuckDB keeps
+up to 80% of the machine's memory for its cache, and a cold scan of a few GB
+of logs would fill hundreds of MB with table data it will not read again;
+inserts need little, and DuckDB writes out what does not fit."""
+
+
+def scan_memory_limit(path: str) -> int:
+    """Bytes of memory DuckDB may use while a scan stores into the ledger at
+    ``path``: the floor, or twice the file for a large ledger."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        size = 0
+    return max(SCAN_MEMORY_FLOOR, 2 * size)
 
 
 class Ledger:
@@ -101,47 +146,172 @@ class Ledger:
         return [row[0] for row in rows]
 
     def path_states(self, source: str) -> dict[str, PathState]:
+        # The time comes as epoch seconds: DuckDB's own conversion of a
+        # TIMESTAMPTZ goes through pytz, a cost per row on every scan.
         rows = self.con.execute(
             'SELECT path, identity, size, "offset", watermark, records, issues, '
-            "last_scan FROM path_state WHERE source = ?",
+            "epoch(last_scan) FROM path_state WHERE source = ?",
             [source],
         ).fetchall()
         return {
             row[0]: PathState(
-                source, row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7]
+                source,
+                row[0],
+                identity=row[1],
+                size=row[2],
+                offset=row[3],
+                watermark=row[4],
+                records=row[5],
+                issues=row[6],
+                last_scan=None if row[7] is None else _local_time(row[7]),
             )
             for row in rows
         }
 
-    def store_batch(self, batch: ScanBatch) -> None:
+    def store_batch(self, batch: ScanBatch) -> StoreCounts:
         """Store a batch's records, events, issues and state atomically."""
-        self.store_batches([batch])
+        return self.store_batches([batch])
 
-    def store_batches(self, batches: Sequence[ScanBatch]) -> None:
+    def store_batches(
+        self, batches: Sequence[ScanBatch], *, in_transaction: bool = False
+    ) -> StoreCounts:
         """Store several batches in one transaction: each statement and commit
-        costs milliseconds, which adds up over many small files."""
-        now = time.time()
-        records = [r for b in batches for r in b.records]
+        costs milliseconds, which adds up over many small files. With
+        ``in_transaction`` the caller has begun one (see :meth:`writing`)
+        and commits it."""
+        if in_transaction:
+            return self._store(batches)
+        with self.writing():
+            return self._store(batches)
+
+    @contextmanager
+    def scan_memory(self) -> Iterator[None]:
+        """DuckDB's memory held to :func:`scan_memory_limit` while a scan
+        stores, and given back after: queries and updates that hold much
+        (pricing a whole cold scan's records in one update) need more than
+        inserts, and cannot write it out."""
+        if self.path == ":memory:":
+            yield
+            return
+        self.con.execute(
+            f"SET memory_limit = '{scan_memory_limit(self.path) >> 20}MiB'"
+        )
+        try:
+            yield
+        finally:
+            self.con.execute("RESET memory_limit")
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """A transaction, committed at the end, rolled back on an error.
+
+        A commit of a few thousand rows goes through DuckDB's write-ahead log,
+        to be written again at the next checkpoint; DuckDB writes a
+        transaction of more than a row group (122,880 rows) straight to the
+        file. A scan that stores much therefore commits every
+        :data:`COMMIT_ROWS` rows or so, not at every batch."""
         self.con.execute("BEGIN")
         try:
-            self._upsert_records(records, now)
-            self._store_prompts(records)
-            self._upsert_events([e for b in batches for e in b.events])
-            self._store_issues([(b.source, i) for b in batches for i in b.issues])
-            self._store_states([b.state for b in batches], now)
-            self.con.execute("COMMIT")
+            yield
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        self.con.execute("COMMIT")
 
-    def _upsert_records(self, records: Sequence[UsageRecord], now: float) -> None:
-        if not records:
-            return
-        unique = list({(r.source, r.record_key): r for r in records}.values())
-        batch_records = record_columns(unique, now)  # noqa: F841 (scanned by name)
+    def commit_and_begin(self) -> None:
+        """Inside :meth:`writing`: keep what was stored so far."""
+        self.con.execute("COMMIT")
+        self.con.execute("BEGIN")
+
+    def _store(self, batches: Sequence[ScanBatch]) -> StoreCounts:
+        now = time.time()
+        counts = StoreCounts()
+        records = [
+            r
+            for b in batches
+            if not isinstance(b.records, RecordTable)
+            for r in b.records
+        ]
+        tables = [b.records for b in batches if isinstance(b.records, RecordTable)]
+        restarted = {(b.source, b.path) for b in batches if b.restart}
+        for batch in batches:
+            if batch.moved_from is not None:
+                self._move_path(batch.source, batch.moved_from, batch.path)
+        self._upsert_records(batch_columns(records, tables, now), counts)
+        self._store_prompts(records)
+        self._upsert_events([e for b in batches for e in b.events], counts)
+        self._forget_issues(restarted)
+        self._store_issues([(b.source, i) for b in batches for i in b.issues])
+        self._store_states([b.state for b in batches], now)
+        return counts
+
+    def _move_path(self, source: str, old: str, new: str) -> None:
+        """A file renamed since the last scan: its records, events, issues
+        and state now go by its new path."""
+        for table, column in (
+            ("usage", "source_path"),
+            ("call_events", "path"),
+            ("scan_issues", "path"),
+        ):
+            self.con.execute(
+                f"UPDATE {table} SET {column} = ? WHERE source = ? AND {column} = ?",
+                [new, source, old],
+            )
         self.con.execute(
-            f"INSERT OR REPLACE INTO usage SELECT {RECORD_SELECT} FROM batch_records"
+            "DELETE FROM path_state WHERE source = ? AND path = ?", [source, old]
         )
+
+    def _upsert_records(self, batch_records: Columns, counts: StoreCounts) -> None:
+        if not len(batch_records["record_key"]):
+            return
+        known = self.con.execute(
+            "SELECT count(*) FROM batch_records b SEMI JOIN usage t"
+            " ON b.source = t.source AND b.record_key = t.record_key"
+        ).fetchone()
+        if not (known and known[0]):
+            # All new, as in a first scan: nothing to compare or replace.
+            self.con.execute(
+                f"INSERT INTO usage SELECT {RECORD_SELECT} FROM batch_records"
+            )
+            for source, n in Counter(batch_records["source"].tolist()).items():
+                counts.inserted[source] = counts.inserted.get(source, 0) + n
+                counts.updated.setdefault(source, 0)
+                counts.unchanged.setdefault(source, 0)
+            return
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE staged_usage AS SELECT * FROM usage LIMIT 0"
+        )
+        self.con.execute(
+            f"INSERT INTO staged_usage SELECT {RECORD_SELECT} FROM batch_records"
+        )
+        found = self._write_changed("usage", "record_key", RECORD_COMPARED)
+        for source, inserted, updated, unchanged in found:
+            counts.inserted[source] = counts.inserted.get(source, 0) + inserted
+            counts.updated[source] = counts.updated.get(source, 0) + updated
+            counts.unchanged[source] = counts.unchanged.get(source, 0) + unchanged
+
+    def _write_changed(
+        self, table: str, key: str, compared: Sequence[str]
+    ) -> list[tuple[str, int, int, int]]:
+        """Write the rows of ``staged_<table>`` that are new or differ in a
+        ``compared`` column; per source, count new, changed and unchanged."""
+        staged = f"staged_{table}"
+        join = f"s.source = t.source AND s.{key} = t.{key}"
+        changed = " OR ".join(f's."{c}" IS DISTINCT FROM t."{c}"' for c in compared)
+        found = self.con.execute(
+            f"SELECT s.source, count(*) FILTER (WHERE t.{key} IS NULL),"
+            f" count(*) FILTER (WHERE t.{key} IS NOT NULL AND ({changed})),"
+            f" count(*) FILTER (WHERE t.{key} IS NOT NULL AND NOT ({changed}))"
+            f" FROM {staged} s LEFT JOIN {table} t ON {join} GROUP BY s.source"
+        ).fetchall()
+        if any(row[3] for row in found):
+            self.con.execute(
+                f"DELETE FROM {staged} s USING {table} t WHERE {join}"
+                f" AND NOT ({changed})"
+            )
+        self.con.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM {staged}")
+        self.con.execute(f"DROP TABLE {staged}")
+        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in found]
 
     def _store_prompts(self, records: Sequence[UsageRecord]) -> None:
         texts: dict[str, str] = {}
@@ -158,22 +328,65 @@ class Ledger:
             "INSERT OR IGNORE INTO prompts SELECT hash, text FROM batch_prompts"
         )
 
-    def _upsert_events(self, events: Sequence[CallEvent]) -> None:
+    def _upsert_events(self, events: Sequence[CallEvent], counts: StoreCounts) -> None:
         if not events:
             return
         unique = list({(e.source, e.event_key): e for e in events}.values())
         batch_events = event_columns(unique)  # noqa: F841 (scanned by name)
         self.con.execute(
-            "INSERT OR REPLACE INTO call_events "
-            f"SELECT {EVENT_SELECT} FROM batch_events"
+            "CREATE OR REPLACE TEMP TABLE staged_call_events AS "
+            "SELECT * FROM call_events LIMIT 0"
+        )
+        self.con.execute(
+            f"INSERT INTO staged_call_events SELECT {EVENT_SELECT} FROM batch_events"
+        )
+        found = self._write_changed("call_events", "event_key", EVENT_COMPARED)
+        for source, inserted, updated, _unchanged in found:
+            counts.events[source] = counts.events.get(source, 0) + inserted + updated
+
+    def _forget_issues(self, paths: set[tuple[str, str]]) -> None:
+        """Drop the issues kept of files that are being read from their start:
+        the new reading finds again those that still hold."""
+        if not paths:
+            return
+        batch_paths = {  # noqa: F841 (scanned by name)
+            "source": objects([source for source, _ in paths]),
+            "path": objects([path for _, path in paths]),
+        }
+        self.con.execute(
+            "DELETE FROM scan_issues WHERE (source, path) IN "
+            "(SELECT (source, path) FROM batch_paths)"
         )
 
     def _store_issues(self, issues: Sequence[tuple[str, ScanIssue]]) -> None:
-        for source, issue in issues:
-            self.con.execute(
-                "INSERT INTO scan_issues VALUES (?, ?, ?, ?, now())",
-                [source, issue.path, issue.line, issue.message],
-            )
+        """Insert the issues not already kept (a file or a database read again
+        meets the same bad lines again)."""
+        if not issues:
+            return
+        batch_issues = {  # noqa: F841 (scanned by name)
+            "source": objects([source for source, _ in issues]),
+            "path": objects([issue.path for _, issue in issues]),
+            "line": np.array(
+                [-1 if i.line is None else i.line for _, i in issues], dtype=np.int64
+            ),
+            "message": objects([issue.message for _, issue in issues]),
+        }
+        self.con.execute(
+            "INSERT INTO scan_issues SELECT DISTINCT b.source, b.path,"
+            " nullif(b.line, -1), b.message, now() FROM batch_issues b"
+            " WHERE NOT EXISTS (SELECT 1 FROM scan_issues s WHERE s.source = b.source"
+            " AND s.path = b.path AND s.message = b.message"
+            " AND s.line IS NOT DISTINCT FROM nullif(b.line, -1))"
+        )
+
+    def scan_issues(self, source: str | None = None) -> list[dict[str, Any]]:
+        """Every issue kept, by source, path and line."""
+        where = "WHERE source = ?" if source is not None else ""
+        return self.fetch_dicts(
+            "SELECT source, path, line, message, seen_at FROM scan_issues "
+            f"{where} ORDER BY source, path, line NULLS FIRST, message",
+            [source] if source is not None else [],
+        )
 
     def _store_states(self, states: Sequence[PathState], now: float) -> None:
         latest = list({(s.source, s.path): s for s in states}.values())
@@ -212,6 +425,10 @@ class Ledger:
     def record_count(self) -> int:
         row = self.con.execute("SELECT count(*) FROM usage").fetchone()
         return int(row[0]) if row else 0
+
+
+def _local_time(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC).astimezone()
 
 
 def text_key(record: UsageRecord) -> str:

@@ -17,7 +17,9 @@ to input, ``cache_creation_input_tokens`` to cache writes,
 ``cache_read_input_tokens`` to cache reads, ``output_tokens`` to output.
 Messages of the ``<synthetic>`` model (written by Claude Code itself, for
 errors and interruptions, not by an API call) are skipped. A line that is
-not JSON, or whose usage is not a set of counts, becomes a scan issue.
+not JSON, or whose usage is not a set of counts, becomes a scan issue; so
+does an assistant message without usage (``"usage": null``, or none), which
+is skipped with that reason rather than dropped unseen.
 
 The project (the folder name under ``projects/``, which is the working
 directory with every character other than a letter or digit replaced by
@@ -29,19 +31,21 @@ Sidechain messages (subagents started by the Task tool) get the call kind
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import orjson
 
-from costaudit.record import MAIN_CALL, UsageRecord
-from costaudit.sources.base import CallEvent, ScanIssue
+from costaudit.record import MAIN_CALL, UsageRecord, check_count
+from costaudit.sources.base import CallEvent, RecordTable, ScanIssue
 from costaudit.sources.files import FileSource, LineParser, parse_time
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,10 @@ log = logging.getLogger(__name__)
 NAME = "claude_code"
 SYNTHETIC_MODEL = "<synthetic>"
 SUBAGENT_CALL = "subagent"
+ASSISTANT = b'"assistant"'
+"""In every assistant line (its type and its message's role), and in no
+other: inside a string the quotes would be escaped. Other lines are not
+parsed."""
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -99,18 +107,54 @@ class ClaudeCodeParser(LineParser):
     def pending(self) -> int:
         return len(self.last)
 
-    def take(self) -> tuple[list[UsageRecord], list[CallEvent], list[ScanIssue]]:
-        task = os.path.basename(self.project.rstrip("/")) or self.project
+    def feed_block(self, first: int, block: bytes, ends: list[int]) -> None:
+        """Feed only the assistant lines, found with ``bytes.find``: most of
+        a log's bytes are users' turns and tool output, never parsed. When a
+        line of the block does not end in ``}`` (one cut short, a blank one)
+        every line is fed, so that the frame of each is checked."""
+        data = np.frombuffer(block, np.uint8)
+        if ends[0] == 0 or not (data[np.asarray(ends) - 1] == 0x7D).all():
+            super().feed_block(first, block, ends)
+            return
+        limit = ends[-1]
+        found = block.find(ASSISTANT, 0, limit)
+        while found >= 0:
+            index = bisect.bisect_left(ends, found)
+            start = ends[index - 1] + 1 if index else 0
+            self.feed(first + index, block[start : ends[index]])
+            found = block.find(ASSISTANT, ends[index] + 1, limit)
+
+    def take(
+        self,
+    ) -> tuple[Sequence[UsageRecord], list[CallEvent], list[ScanIssue]]:
+        """The records of the messages seen since the last take, as a table."""
+        rows = []
         for key, line in self.last.items():
             try:
-                self.records.append(self._record(key, line, task))
+                rows.append(self._row(key, line))
             except ValueError as exc:
                 self.issue(line.number, str(exc))
+        # Rows to columns in one go (zip runs in C).
+        columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+        if rows:
+            transposed = zip(*rows, strict=True)
+            columns = dict(zip(COLUMNS, map(list, transposed), strict=True))
+        columns["ended_at"] = columns["started_at"]
         self.last = {}
-        return super().take()
+        task = os.path.basename(self.project.rstrip("/")) or self.project
+        constants = {
+            "source": NAME,
+            "source_path": self.path,
+            "profile": self.project,
+            "provider": "anthropic",
+            "platform": NAME,
+            "task": task,
+        }
+        _records, events, issues = super().take()
+        return RecordTable(columns, constants), events, issues
 
     def feed(self, number: int, line: bytes) -> None:
-        if b'"usage"' not in line:
+        if ASSISTANT not in line:
             if line and (line[0] != 0x7B or line[-1] != 0x7D):
                 self._check_frame(number, line)
             return
@@ -122,10 +166,14 @@ class ClaudeCodeParser(LineParser):
         if type(entry) is not dict or entry.get("type") != "assistant":
             return
         message = entry.get("message")
-        if type(message) is not dict or type(message.get("usage")) is not dict:
+        if type(message) is not dict:
             return
         model = message.get("model")
         if model == SYNTHETIC_MODEL:
+            return
+        if type(message.get("usage")) is not dict:
+            name = message.get("id") or entry.get("uuid") or "?"
+            self.issue(number, f"assistant message {name} has no usage: skipped")
             return
         if not self.project_known:
             self._learn_project(entry.get("cwd"))
@@ -146,38 +194,60 @@ class ClaudeCodeParser(LineParser):
         if stripped and not (stripped[:1] == b"{" and stripped[-1:] == b"}"):
             self.issue(number, "not a complete JSON object")
 
-    def _record(self, key: str, line: _Line, task: str) -> UsageRecord:
+    def _row(self, key: str, line: _Line) -> tuple[Any, ...]:
+        """A message's values in the order of :data:`COLUMNS`, checked as a
+        :class:`UsageRecord` checks them."""
         if not isinstance(line.model, str) or not line.model:
             raise ValueError("assistant message without a model")
         at = parse_time(line.timestamp)
         if at is None:
             raise ValueError(f"bad or missing timestamp {line.timestamp!r}")
         usage = line.usage
-        return UsageRecord(
-            source=NAME,
-            record_key=key,
-            source_path=self.path,
-            profile=self.project,
-            session_id=str(line.session or self.session),
-            model=line.model,
-            started_at=at,
-            ended_at=at,
-            input_tokens=usage.get("input_tokens") or 0,
-            cache_read_tokens=usage.get("cache_read_input_tokens") or 0,
-            cache_write_tokens=usage.get("cache_creation_input_tokens") or 0,
-            output_tokens=usage.get("output_tokens") or 0,
-            provider="anthropic",
-            platform=NAME,
-            task=task,
-            call_kind=SUBAGENT_CALL if line.sidechain else MAIN_CALL,
-            agent_cost_usd=_cost(line.cost),
-            agent_cost_source=None if line.cost is None else NAME,
+        cost = _cost(line.cost)
+        return (
+            key,
+            str(line.session or self.session),
+            line.model,
+            at.timestamp(),
+            None,
+            _count(usage, "input_tokens"),
+            _count(usage, "cache_read_input_tokens"),
+            _count(usage, "cache_creation_input_tokens"),
+            _count(usage, "output_tokens"),
+            SUBAGENT_CALL if line.sidechain else MAIN_CALL,
+            cost,
+            None if line.cost is None else NAME,
         )
 
     def _learn_project(self, cwd: object) -> None:
         if isinstance(cwd, str) and _NOT_ALNUM.sub("-", cwd) == self.folder:
             self.project = cwd
             self.project_known = True
+
+
+COLUMNS = (
+    "record_key",
+    "session_id",
+    "model",
+    "started_at",
+    "ended_at",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "call_kind",
+    "agent_cost_usd",
+    "agent_cost_source",
+)
+"""The fields that differ between Claude Code records (``ended_at`` is
+``started_at``: a record is one message)."""
+
+
+def _count(usage: dict[str, Any], name: str) -> int:
+    value = usage.get(name) or 0
+    if type(value) is int and value >= 0:
+        return value
+    return check_count(name, value)
 
 
 class _Line(NamedTuple):

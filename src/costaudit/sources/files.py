@@ -16,9 +16,22 @@ file (its :class:`~costaudit.sources.base.PathState`) is used this way:
   truncated or replaced: it is read again from its start. Records are upserted
   by their natural key, so reading a file again never counts a record twice.
 
-A file is read in chunks and handed to its parser line by line; a batch is
-yielded whenever the parser holds ``batch_size`` records and events, so the
-memory used does not grow with the file.
+A file is read in chunks and handed to its parser a chunk's complete lines
+at a time; a batch is yielded after the chunk in which the parser came to
+hold ``batch_size`` records and events, so the memory used does not grow
+with the file. The first batch of a file read from
+its start is marked ``restart``, so that the ledger forgets the issues of
+what the file held before.
+
+Log files are often rotated by renaming: ``server.log`` becomes
+``server.log.1``. A source with ``rotated = True`` also finds such files in
+the folders it searches (a name ending in one of its suffixes followed by
+``.`` and a number), and follows a renamed file by its device, inode and
+first bytes: ``server.log.1`` goes on from where ``server.log`` was left,
+and what the ledger keeps of the old name moves to the new one (the batch's
+``moved_from``). A rotated file met without its history (copied, or renamed
+twice between scans) is read whole; its records are keyed by their content,
+so the lines it shares with the file it was are not counted twice.
 """
 
 from __future__ import annotations
@@ -30,7 +43,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -38,8 +51,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from costaudit.record import UsageRecord
-from costaudit.sources.base import CallEvent, PathState, ScanBatch, ScanIssue
+from costaudit.sources.base import (
+    CallEvent,
+    PathState,
+    ReadMeter,
+    ScanBatch,
+    ScanIssue,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +87,22 @@ class LineParser:
     def feed(self, number: int, line: bytes) -> None:
         raise NotImplementedError
 
+    def feed_block(self, first: int, block: bytes, ends: list[int]) -> None:
+        """Feed the lines of ``block`` that end at ``ends`` (the positions of
+        its newlines, in order), numbered from ``first``. A parser that can
+        tell the lines it needs by a few bytes overrides this, to skip the
+        others without handing them over one by one."""
+        start = 0
+        for number, end in enumerate(ends, first):
+            self.feed(number, block[start:end])
+            start = end + 1
+
     def pending(self) -> int:
         return len(self.records) + len(self.events)
 
-    def take(self) -> tuple[list[UsageRecord], list[CallEvent], list[ScanIssue]]:
+    def take(
+        self,
+    ) -> tuple[Sequence[UsageRecord], list[CallEvent], list[ScanIssue]]:
         taken = (self.records, self.events, self.issues)
         self.records, self.events, self.issues = [], [], []
         return taken
@@ -160,8 +193,10 @@ def scan_lines(
     *,
     batch_size: int = BATCH_SIZE,
     chunk_bytes: int = CHUNK_BYTES,
+    meter: ReadMeter | None = None,
 ) -> Iterator[ScanBatch]:
-    """Read the complete lines added to ``path`` since ``state``."""
+    """Read the complete lines added to ``path`` since ``state``; tell
+    ``meter`` of every chunk read."""
     previous = state or PathState(source, path)
     try:
         handle = open(path, "rb")  # noqa: SIM115 (closed in the finally below)
@@ -170,7 +205,9 @@ def scan_lines(
         return
     try:
         yield from _scan_open(
-            source, path, state, make_parser, handle, batch_size, chunk_bytes
+            _Reading(source, path, make_parser, batch_size, chunk_bytes, meter),
+            state,
+            handle,
         )
     except OSError as exc:
         yield ScanBatch(source, path, previous, error=_cannot(path, exc))
@@ -178,39 +215,107 @@ def scan_lines(
         handle.close()
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    source: str
+    path: str
+    make_parser: ParserFactory
+    batch_size: int
+    chunk_bytes: int
+    meter: ReadMeter | None
+
+
+def follow_renames(
+    paths: Iterable[str], states: dict[str, PathState]
+) -> dict[str, PathState]:
+    """``states`` plus, for each path whose file was kept under another name
+    at the last scan, that name's state (whose ``path`` is the old name): it
+    is matched by device and inode here, and by first bytes when used."""
+    by_inode = {}
+    for state in states.values():
+        fingerprint = split_identity(state.identity)[0]
+        if fingerprint is not None:
+            by_inode[(fingerprint.dev, fingerprint.ino)] = state
+    found = dict(states)
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        renamed = by_inode.get((st.st_dev, st.st_ino))
+        if renamed is not None and renamed.path != path:
+            found[path] = renamed
+    return found
+
+
+def renamed_first(
+    paths: list[str], states: dict[str, PathState], followed: dict[str, PathState]
+) -> list[str]:
+    """``paths`` with the renamed files first, so that what was kept of an
+    old name moves before a new file under that name is read; in a chain
+    (``a.log.1`` to ``a.log.2``, ``a.log`` to ``a.log.1``) the older file
+    moves first."""
+    moves = {
+        path: followed[path].path
+        for path in paths
+        if path in followed and followed[path].path != path
+    }
+    ordered: list[str] = []
+    while moves:
+        sources = set(moves.values())
+        ready = [new for new in moves if new not in sources] or [next(iter(moves))]
+        for new in ready:
+            ordered.append(new)
+            del moves[new]
+    return ordered + [path for path in paths if path not in ordered]
+
+
 def _scan_open(
-    source: str,
-    path: str,
-    state: PathState | None,
-    make_parser: ParserFactory,
-    handle: BinaryIO,
-    batch_size: int,
-    chunk_bytes: int,
+    how: _Reading, state: PathState | None, handle: BinaryIO
 ) -> Iterator[ScanBatch]:
     st = os.fstat(handle.fileno())
     where = resume_point(state, st, handle)
-    if not where.fresh and st.st_size == where.offset:
+    moved = state.path if state and state.path != how.path else None
+    if where.fresh:
+        moved = None
+    if not where.fresh and not moved and st.st_size == where.offset:
         return
     fingerprint = fingerprint_open(handle, st)
-    parser = make_parser(path, where.carry)
+    parser = how.make_parser(how.path, where.carry)
     counts = _Counts(where.lines, where.records, where.issues)
     offset = stored = where.offset
-    unsaved = where.fresh
+    restart = unsaved = where.fresh or moved is not None
     handle.seek(offset)
     rest = b""
-    while chunk := handle.read(chunk_bytes):
+    while chunk := handle.read(how.chunk_bytes):
+        if how.meter is not None:
+            how.meter(how.path, len(chunk))
         buffer = rest + chunk if rest else chunk
-        lines = buffer.split(b"\n")
-        rest = lines.pop()
-        for line in lines:
-            counts.lines += 1
-            offset += len(line) + 1
-            parser.feed(counts.lines, line)
-            if parser.pending() >= batch_size:
-                yield _batch(source, path, parser, counts, offset, st, fingerprint)
-                stored, unsaved = offset, False
+        ends = line_ends(buffer)
+        if ends:
+            parser.feed_block(counts.lines + 1, buffer, ends)
+            counts.lines += len(ends)
+            offset += ends[-1] + 1
+            rest = buffer[ends[-1] + 1 :]
+        else:
+            rest = buffer
+        if parser.pending() >= how.batch_size:
+            batch = _batch(how, parser, counts, offset, st, fingerprint)
+            batch.restart, batch.moved_from = restart and where.fresh, moved
+            restart, moved = False, None
+            yield batch
+            stored, unsaved = offset, False
     if unsaved or offset != stored or parser.pending() or parser.issues:
-        yield _batch(source, path, parser, counts, offset, st, fingerprint)
+        batch = _batch(how, parser, counts, offset, st, fingerprint)
+        batch.restart, batch.moved_from = restart and where.fresh, moved
+        yield batch
+
+
+def line_ends(block: bytes) -> list[int]:
+    """Where the newlines of ``block`` are (found with numpy, which looks at
+    many bytes at once)."""
+    ends: list[int] = np.flatnonzero(np.frombuffer(block, np.uint8) == 10).tolist()
+    return ends
 
 
 def fingerprint_open(handle: BinaryIO, st: os.stat_result) -> Fingerprint:
@@ -227,8 +332,7 @@ class _Counts:
 
 
 def _batch(
-    source: str,
-    path: str,
+    how: _Reading,
     parser: LineParser,
     counts: _Counts,
     offset: int,
@@ -239,8 +343,8 @@ def _batch(
     counts.records += len(records)
     counts.issues += len(issues)
     state = PathState(
-        source,
-        path,
+        how.source,
+        how.path,
         identity=join_identity(fingerprint, parser.carry()),
         size=st.st_size,
         offset=offset,
@@ -248,7 +352,20 @@ def _batch(
         records=counts.records,
         issues=counts.issues,
     )
-    return ScanBatch(source, path, state, records, events, issues)
+    return ScanBatch(how.source, how.path, state, records, events, issues)
+
+
+def bytes_left(path: str, state: PathState | None) -> int:
+    """How many bytes of ``path`` a scan will read, judged from its size and
+    device and inode alone (a replaced file that kept them is read whole all
+    the same, so this may fall short)."""
+    st = os.stat(path)
+    old = split_identity(state.identity)[0] if state is not None else None
+    if state is None or old is None or (old.dev, old.ino) != (st.st_dev, st.st_ino):
+        return st.st_size
+    if st.st_size == state.size:
+        return 0
+    return st.st_size - state.offset if st.st_size >= state.offset else st.st_size
 
 
 def error_batch(
@@ -262,9 +379,12 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def expand(patterns: Iterable[str], suffixes: tuple[str, ...]) -> list[str]:
+def expand(
+    patterns: Iterable[str], suffixes: tuple[str, ...], *, rotated: bool = False
+) -> list[str]:
     """Files named by ``patterns``: files, directories (searched recursively
-    for names ending in ``suffixes``) or glob patterns; sorted, no repeats."""
+    for names ending in ``suffixes``, and with ``rotated`` their numbered
+    backups such as ``server.log.1``) or glob patterns; sorted, no repeats."""
     found: set[str] = set()
     for pattern in patterns:
         expanded = os.path.abspath(os.path.expanduser(pattern))
@@ -274,17 +394,27 @@ def expand(patterns: Iterable[str], suffixes: tuple[str, ...]) -> list[str]:
             else [expanded]
         )
         for match in matches:
-            found.update(_files_under(Path(match), suffixes))
+            found.update(_files_under(Path(match), suffixes, rotated))
     return sorted(found)
 
 
-def _files_under(path: Path, suffixes: tuple[str, ...]) -> Iterator[str]:
+def wanted(name: str, suffixes: tuple[str, ...], rotated: bool) -> bool:
+    """Whether a file name found in a folder is one a source reads."""
+    if name.endswith(suffixes):
+        return True
+    if not rotated:
+        return False
+    base, dot, number = name.rpartition(".")
+    return bool(dot) and number.isdigit() and base.endswith(suffixes)
+
+
+def _files_under(path: Path, suffixes: tuple[str, ...], rotated: bool) -> Iterator[str]:
     if path.is_file():
         yield str(path)
     elif path.is_dir():
         for root, _dirs, names in os.walk(path):
             for name in names:
-                if name.endswith(suffixes):
+                if wanted(name, suffixes, rotated):
                     yield os.path.join(root, name)
 
 
@@ -334,6 +464,8 @@ class FileSource:
 
     name = ""
     suffixes: tuple[str, ...] = (".jsonl",)
+    rotated = False
+    """Also find numbered backups (``server.log.1``) in the folders searched."""
     splittable = False
 
     def __init__(
@@ -348,16 +480,35 @@ class FileSource:
         self.workers = workers or 1
 
     def locations(self) -> list[str]:
-        return expand(self.patterns, self.suffixes)
+        return expand(self.patterns, self.suffixes, rotated=self.rotated)
 
     def parser(self, path: str, carry: str) -> LineParser:
         raise NotImplementedError
 
-    def scan(self, states: dict[str, PathState]) -> Iterator[ScanBatch]:
+    def bytes_to_read(self, states: dict[str, PathState]) -> dict[str, int]:
+        """Bytes a scan from ``states`` will read, per path (for progress)."""
+        paths = self.locations()
+        if self.rotated:
+            states = follow_renames(paths, states)
+        todo = {}
+        for path in paths:
+            try:
+                todo[path] = bytes_left(path, states.get(path))
+            except OSError:
+                todo[path] = 0
+        return todo
+
+    def scan(
+        self, states: dict[str, PathState], meter: ReadMeter | None = None
+    ) -> Iterator[ScanBatch]:
         paths = self.locations()
         if self.splittable and self.workers > 1:
-            yield from scan_in_pieces(self, paths, states)
+            yield from scan_in_pieces(self, paths, states, meter)
             return
+        if self.rotated:
+            followed = follow_renames(paths, states)
+            paths = renamed_first(paths, states, followed)
+            states = followed
         for path in paths:
             yield from scan_lines(
                 self.name,
@@ -365,6 +516,7 @@ class FileSource:
                 states.get(path),
                 self.parser,
                 batch_size=self.batch_size,
+                meter=meter,
             )
 
 
@@ -388,11 +540,12 @@ class Piece:
 class Parsed:
     """What a worker read from part of a piece."""
 
-    records: list[UsageRecord]
+    records: Sequence[UsageRecord]
     events: list[CallEvent]
     issues: list[ScanIssue]
     """Line numbers counted from the piece's start."""
     lines: int
+    """Lines read from the piece's start to ``end``."""
     end: int
     """Offset after the last complete line read."""
 
@@ -420,22 +573,27 @@ def parse_piece(
         rest = b""
         while left > 0 and (chunk := handle.read(min(CHUNK_BYTES, left))):
             left -= len(chunk)
-            parts = (rest + chunk if rest else chunk).split(b"\n")
-            rest = parts.pop()
-            for line in parts:
-                lines += 1
-                offset += len(line) + 1
-                parser.feed(lines, line)
-                if parser.pending() >= batch_size:
-                    found.append(Parsed(*parser.take(), lines, offset))
-                    marked = offset
+            buffer = rest + chunk if rest else chunk
+            ends = line_ends(buffer)
+            if not ends:
+                rest = buffer
+                continue
+            parser.feed_block(lines + 1, buffer, ends)
+            lines, offset = lines + len(ends), offset + ends[-1] + 1
+            rest = buffer[ends[-1] + 1 :]
+            if parser.pending() >= batch_size:
+                found.append(Parsed(*parser.take(), lines, offset))
+                marked = offset
     if offset != marked or parser.pending() or parser.issues or not found:
         found.append(Parsed(*parser.take(), lines, offset))
     return found
 
 
 def scan_in_pieces(
-    source: FileSource, paths: list[str], states: dict[str, PathState]
+    source: FileSource,
+    paths: list[str],
+    states: dict[str, PathState],
+    meter: ReadMeter | None = None,
 ) -> Iterator[ScanBatch]:
     """Scan ``paths`` with worker processes when there is enough to read."""
     plans = []
@@ -456,10 +614,11 @@ def scan_in_pieces(
                 states.get(plan.path),
                 source.parser,
                 batch_size=source.batch_size,
+                meter=meter,
             )
         return
     log.info("reading %d MiB in %d processes", todo >> 20, source.workers)
-    progress = _Progress(plans)
+    progress = _Progress(plans, meter)
     try:
         with ProcessPoolExecutor(source.workers, mp_context=_context()) as pool:
             yield from _run(pool, source, plans, progress)
@@ -473,13 +632,14 @@ def scan_in_pieces(
                     progress.states.get(plan.path, states.get(plan.path)),
                     source.parser,
                     batch_size=source.batch_size,
+                    meter=meter,
                 )
 
 
 class _Progress:
     """How far the pieces of each file have been handed over."""
 
-    def __init__(self, plans: list[_Plan]) -> None:
+    def __init__(self, plans: list[_Plan], meter: ReadMeter | None) -> None:
         self.counts = {
             p.path: _Counts(p.where.lines, p.where.records, p.where.issues)
             for p in plans
@@ -487,6 +647,8 @@ class _Progress:
         self.left = {p.path: len(p.pieces) for p in plans}
         self.states: dict[str, PathState] = {}
         self.failed: set[str] = set()
+        self.restart = {p.path for p in plans if p.where.fresh}
+        self.meter = meter
 
 
 def _plan(path: str, state: PathState | None) -> _Plan | None:
@@ -553,14 +715,14 @@ def _collect(
         yield error_batch(name, plan.path, None, _cannot(plan.path, exc))
         return
     count = progress.counts[plan.path]
+    start = progress.states[plan.path].offset if plan.path in progress.states else 0
+    base = count.lines
     for part in parts:
         issues = [
-            ScanIssue(
-                i.path, None if i.line is None else i.line + count.lines, i.message
-            )
+            ScanIssue(i.path, None if i.line is None else i.line + base, i.message)
             for i in part.issues
         ]
-        count.lines += part.lines
+        count.lines = base + part.lines
         count.records += len(part.records)
         count.issues += len(issues)
         state = PathState(
@@ -574,7 +736,13 @@ def _collect(
             count.issues,
         )
         progress.states[plan.path] = state
-        yield ScanBatch(name, plan.path, state, part.records, part.events, issues)
+        batch = ScanBatch(name, plan.path, state, part.records, part.events, issues)
+        batch.restart = plan.path in progress.restart
+        progress.restart.discard(plan.path)
+        if progress.meter is not None:
+            progress.meter(plan.path, part.end - max(start, plan.where.offset))
+            start = part.end
+        yield batch
     progress.left[plan.path] -= 1
 
 

@@ -15,9 +15,9 @@ Each line becomes a call event only, never a usage record: the Hermes
 twice. The profile is the profile directory's name (``default`` for the
 Hermes home itself). The time is Hermes' local time, read in this machine's
 zone unless ``timezone`` is set in ``[sources.hermes_agent_log]``. Rotated
-logs (``agent.log.1`` ...) are read too; an event's key is its profile,
-session, time and call number, so a line read again after rotation is the
-same event.
+logs (``agent.log.1`` ...) are read too, found by the usual patterns and in
+any folder given; an event's key is its profile, session, time and call
+number, so a line read again after rotation is the same event.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def profile_of(path: str) -> str:
 class HermesAgentLogSource(FileSource):
     name = NAME
     suffixes = ("agent.log",)
+    rotated = True
 
     def __init__(
         self,

@@ -28,6 +28,12 @@ Plain-text logs carry no date, so a block's time is the log file's
 modification time when it was read: close for a log that is scanned often,
 rough for an old one. An unfinished block at the end of the file is carried
 to the next scan.
+
+A block is keyed by its content (its time stamp when the line has one, and
+the text of its timings), not by the file it is in: a rotated log
+(``server.log.1``, found next to ``server.log`` in a folder given) is
+followed by its inode and goes on where it was left, and one met whole
+again counts none of its blocks twice.
 """
 
 from __future__ import annotations
@@ -141,9 +147,11 @@ def _json_message(line: bytes) -> tuple[bytes, float | None]:
     return str(entry.get("msg") or "").encode(), at
 
 
-def block_key(path: str, block: Timings) -> str:
-    """Stable across rescans; differs between requests (their timings)."""
-    text = f"{path}|{block.line}|{block.text}|{block.total_ms}"
+def block_key(block: Timings) -> str:
+    """The same for a block wherever it is read (a log and its rotated copy);
+    different between requests, whose timings differ to the hundredth of a
+    millisecond (and newer servers number their tasks)."""
+    text = f"{block.at or ''}|{block.text}|{block.total_ms}"
     return hashlib.sha1(text.encode()).hexdigest()
 
 
@@ -210,6 +218,7 @@ def load_carry(path: str, carry: str) -> dict[str, object]:
 class LlamaCppSource(FileSource):
     name = NAME
     suffixes = (".log", ".txt", ".jsonl")
+    rotated = True
 
     def __init__(
         self,
@@ -249,7 +258,7 @@ class LlamaCppParser(LineParser):
             at = self._mtime
         event = block_event(
             NAME,
-            block_key(self.path, block),
+            block_key(block),
             self.path,
             at,
             self.reader.model(self.source.model),

@@ -1,8 +1,21 @@
 """Ollama server logs: one call event per generation request.
 
-Ollama's server log (``~/.ollama/logs/server.log`` on macOS, or a file the
-user points to, such as ``journalctl -u ollama`` saved to disk) has a GIN
-access line per HTTP request::
+Where the log is:
+
+- macOS app: ``~/.ollama/logs/server.log``, rotated to ``server-1.log``,
+  ``server-2.log`` ...; Windows app: ``%LOCALAPPDATA%\\Ollama\\server.log``
+  (the same rotation). Both folders are read by default.
+- Linux: the systemd service logs to the journal. Export it to a file in
+  ``~/.ollama/logs`` (read by default) or any path configured::
+
+      journalctl -u ollama --no-pager -o short-iso > ~/.ollama/logs/journal.log
+
+  Exporting again to the same file replaces it: it is read again, and its
+  requests, keyed by their content, are not counted twice. ``ollama serve``
+  run by hand logs to its standard error, which can be sent to that folder.
+
+The log has a GIN access line per HTTP request (after the journal's own
+time, host and process when exported)::
 
     [GIN] 2025/02/10 - 11:20:29 | 200 | 35.684791792s |  127.0.0.1 | POST "/api/chat"
 
@@ -16,8 +29,9 @@ model is the ``general.name`` the runner printed when it loaded, when
 present.
 
 GIN writes the server's local time without a zone: the zone is taken from
-Ollama's own ``time=...+08:00`` lines when the log has them, else from
-``timezone`` in ``[sources.ollama]``, else this machine's zone.
+Ollama's own ``time=...+08:00`` lines or the journal's ``short-iso`` times
+when the log has them, else from ``timezone`` in ``[sources.ollama]``, else
+this machine's zone.
 
 As with llama.cpp, these events are not usage unless ``as_usage = true``:
 an agent that called Ollama already records the calls.
@@ -54,6 +68,9 @@ GIN = re.compile(
 SLOG_TIME = re.compile(
     rb"time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?([+-]\d\d:\d\d|Z)"
 )
+JOURNAL_TIME = re.compile(
+    rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?([+-]\d\d:?\d\d|Z) "
+)
 GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m(?!s)|s|ms|µs|us|ns)")
 _UNIT_SECONDS = {
     "h": 3600.0,
@@ -68,7 +85,12 @@ GENERATION_PATHS = ("/api/chat", "/api/generate", "/api/embed", "/v1/")
 
 
 def default_paths(env: Mapping[str, str], home: Path) -> list[str]:
-    return [str(home / ".ollama" / "logs" / "server.log")]
+    """The macOS and Linux log folder, and the Windows app's folder."""
+    paths = [str(home / ".ollama" / "logs")]
+    local = env.get("LOCALAPPDATA")
+    if local:
+        paths.append(str(Path(local) / "Ollama"))
+    return paths
 
 
 def go_duration(text: str) -> float | None:
@@ -80,16 +102,19 @@ def go_duration(text: str) -> float | None:
 
 
 def _zone(offset: str) -> tzinfo:
+    """``Z``, ``+08:00`` or ``+0800`` as a fixed zone."""
     if offset == "Z":
         return UTC
     sign = -1 if offset[0] == "-" else 1
-    hours, minutes = int(offset[1:3]), int(offset[4:6])
+    digits = offset[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4])
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 class OllamaSource(FileSource):
     name = NAME
     suffixes = (".log", ".txt")
+    rotated = True
 
     def __init__(
         self,
@@ -128,16 +153,21 @@ class OllamaParser(LineParser):
         return orjson.dumps(state).decode()
 
     def feed(self, number: int, line: bytes) -> None:
+        if line[:1].isdigit() and (found := JOURNAL_TIME.match(line)):
+            self._learn_zone(found.group(1))
         if b"[GIN]" in line:
             self._access(number, line)
             return
-        if line.startswith(b"time=") and (found := SLOG_TIME.match(line)):
-            offset = found.group(1).decode()
-            if offset != self.offset_text:
-                self.offset_text, self.log_zone = offset, _zone(offset)
+        if b"time=" in line and (found := SLOG_TIME.search(line)):
+            self._learn_zone(found.group(1))
         block = self.reader.feed(number, line)
         if block is not None:
             self.done = block
+
+    def _learn_zone(self, found: bytes) -> None:
+        offset = found.decode()
+        if offset != self.offset_text:
+            self.offset_text, self.log_zone = offset, _zone(offset)
 
     def _access(self, number: int, line: bytes) -> None:
         found = GIN.search(line)

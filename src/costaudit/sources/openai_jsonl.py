@@ -22,7 +22,9 @@ Reasoning tokens (``completion_tokens_details.reasoning_tokens``,
 
 ``[sources.openai_jsonl.fields]`` maps record fields to dotted paths in the
 line, for when an app keeps them elsewhere: ``timestamp``, ``profile``,
-``task``, ``session_id``, ``model``, ``provider``. A line where the
+``task``, ``session_id``, ``model``, ``provider``, ``platform``. The
+platform (what ``report --by platform`` groups by) is ``api`` unless the
+mapping names where the line keeps it. A line where the
 timestamp path holds nothing falls back on the response's own time
 (``created``, ``created_at``), and failing that on the file's modification
 time. A line without any usage becomes a scan issue, except an error
@@ -55,7 +57,17 @@ from costaudit.sources.files import (
 log = logging.getLogger(__name__)
 
 NAME = "openai_jsonl"
-FIELDS = ("timestamp", "profile", "task", "session_id", "model", "provider")
+FIELDS = (
+    "timestamp",
+    "profile",
+    "task",
+    "session_id",
+    "model",
+    "provider",
+    "platform",
+)
+PLATFORM = "api"
+"""The platform of a record whose line does not name one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +247,7 @@ class ResponseParser(LineParser):
                 reasoning_tokens=tokens.reasoning,
                 provider=provider,
                 is_local=True if provider in ("ollama", "llama.cpp") else None,
+                platform=self._field(entry, "platform") or PLATFORM,
                 task=str(self._field(entry, "task") or ""),
             )
         )

@@ -10,7 +10,7 @@ replace the usual places). Sources with no usual place (``openai_jsonl``,
 - ``llm``: ``profile``;
 - ``openai_jsonl``: ``profile``, and the table ``fields`` of dotted paths
   (``timestamp``, ``profile``, ``task``, ``session_id``, ``model``,
-  ``provider``);
+  ``provider``, ``platform``);
 - ``otel``: ``profile`` (used when a span's resource has no service name);
 - ``llamacpp``: ``model``, ``profile``, ``as_usage``;
 - ``ollama``: ``timezone``, ``profile``, ``as_usage``;
@@ -209,7 +209,8 @@ def describe_sources(ledger: Ledger, sources: Sequence[Source]) -> list[dict[str
     """One row per path a source reads now or has read: what was kept of it.
 
     ``records`` counts the usage records in the ledger that came from the
-    path (a message repeated in a later file counts for the later one),
+    path (a message repeated in a later file counts for the file that first
+    gave it, or last changed it; a renamed log's follow it to its new name),
     ``events`` the call events, ``issues`` the lines that could not be read
     in the file as it is now (a rotated file starts again from zero), and
     ``last_scan`` is when new data was last read from it (a scan that finds

@@ -1,12 +1,16 @@
-"""``costaudit sources``: every path read, with what the ledger kept of it."""
+"""``costaudit sources``: every path read, with what the ledger kept of it.
+
+With ``--issues``: every bad line or row the ledger keeps, with its file and
+line number, rather than the first ten a scan prints.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from costaudit.interfaces.cli.context import FormatOption, state
+from costaudit.interfaces.cli.context import FormatOption, note, state
 from costaudit.interfaces.cli.output import Column, Format, count, emit
 from costaudit.sources.registry import describe_sources
 
@@ -25,9 +29,38 @@ COLUMNS = [
     Column("last_scan", "last scan", _when, whole=True, optional=1),
 ]
 
+ISSUE_COLUMNS = [
+    Column("source", "source", optional=2),
+    Column("path", "path", keep_end=True, min_width=30, max_width=60),
+    Column("line", "line", count, True),
+    Column("message", "problem", min_width=30, max_width=100),
+    Column("seen_at", "first seen", _when, whole=True, optional=1),
+]
 
-def sources(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
+IssuesOption = Annotated[
+    bool,
+    typer.Option(
+        "--issues", help="List every bad line kept, with its file and line number."
+    ),
+]
+
+
+def sources(
+    ctx: typer.Context, fmt: FormatOption = Format.table, issues: IssuesOption = False
+) -> None:
     """List every source path found or read, with records and last scan."""
     with state(ctx).workspace() as workspace:
-        rows = describe_sources(workspace.ledger, workspace.sources())
-    emit(fmt, {"sources": rows}, rows, COLUMNS, title="Sources")
+        if issues:
+            found = workspace.ledger.scan_issues()
+        else:
+            rows = describe_sources(workspace.ledger, workspace.sources())
+    if issues:
+        _print_issues(fmt, found)
+    else:
+        emit(fmt, {"sources": rows}, rows, COLUMNS, title="Sources")
+
+
+def _print_issues(fmt: Format, found: list[dict[str, Any]]) -> None:
+    emit(fmt, {"issues": found}, found, ISSUE_COLUMNS, title="Bad lines")
+    if fmt is Format.table:
+        note(f"{len(found):,} bad lines kept")
