@@ -8,6 +8,7 @@ provider bills (a retired name is billed as its successor).
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,7 +20,8 @@ from genai_prices import Usage, calc_price
 
 from costaudit.ledger.store import Ledger
 from costaudit.pricing.aliases import alias_for
-from tests.conftest import Result
+from costaudit.pricing.library import LibraryPricer
+from tests.conftest import Result, hermes_python
 
 T0 = 1_793_000_000.0  # 2026-10-27
 SYSTEM = "You are Hermes, a helpful agent. " * 40
@@ -234,3 +236,32 @@ def check_api_costs(ledger: Ledger) -> None:
             genai_request_timestamp=when,
         ).total_price
         assert cost == Decimal(expected).quantize(Decimal("1e-12")), model
+
+
+# Hermes providers that genai-prices has no provider for: their calls are
+# priced by the model's endpoint or maker, if the library knows the model.
+NO_LIBRARY_PROVIDER = {
+    "alibaba", "alibaba-coding-plan", "deep-infra", "deepinfra", "deepinfra-ai",
+    "gmi", "huggingface", "kilocode", "lmstudio", "nous", "nvidia",
+    "ollama-cloud", "opencode-go", "opencode-zen", "qwen-oauth", "solar",
+    "stepfun", "tencent-tokenhub", "upstage", "xiaomi",
+}  # fmt: skip
+
+
+def test_hermes_providers_map_to_library_ids_or_have_none() -> None:
+    python = hermes_python()
+    if python is None:
+        pytest.skip("hermes-agent 0.19.0 venv not found")
+    listing = subprocess.run(
+        [python, "-c", "from hermes_cli.auth import PROVIDER_REGISTRY as R; "
+         "print('\\n'.join(R))"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    names = set(listing.stdout.split())
+    # Billing routes Hermes writes besides its registry's names.
+    names |= {"openrouter", "openai", "custom", "vertex", "fireworks"}
+    library = LibraryPricer()
+    unmapped = {n for n in names if library.provider_id(n) is None}
+    assert unmapped <= NO_LIBRARY_PROVIDER | {"custom"}
+    assert names >= NO_LIBRARY_PROVIDER

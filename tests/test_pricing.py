@@ -5,14 +5,16 @@ from __future__ import annotations
 import tomllib
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from genai_prices import Usage, calc_price
 
 from costaudit.config import Config
 from costaudit.errors import ConfigError
+from costaudit.pricing.aliases import alias_for
 from costaudit.pricing.cost import CostSource
-from costaudit.pricing.library import Tokens
+from costaudit.pricing.library import PROVIDER_IDS, LibraryPricer, Tokens
 from costaudit.pricing.locality import endpoint_is_local
 from costaudit.pricing.pricer import Call, Pricer
 
@@ -23,8 +25,15 @@ def config(text: str = "") -> Config:
     return Config(raw=tomllib.loads(text))
 
 
-def api_call(model: str, provider: str | None, tokens: Tokens, **kw: object) -> Call:
-    return Call(model, provider, "https://api.example.com/v1", None, AT, tokens, **kw)  # type: ignore[arg-type]
+def api_call(
+    model: str,
+    provider: str | None,
+    tokens: Tokens,
+    at: datetime = AT,
+    **kw: Any,
+) -> Call:
+    endpoint = "https://api.example.com/v1"
+    return Call(model, provider, endpoint, None, at, tokens, **kw)
 
 
 def test_cached_tokens_are_converted_to_the_library_convention() -> None:
@@ -147,3 +156,78 @@ def test_model_marked_local_in_config() -> None:
     call = Call("my-box-model", "custom", "https://box.example.org/v1", None, AT,
                 Tokens(input_tokens=10))  # fmt: skip
     assert pricer.price(call)[1]
+
+
+# A retired name its provider bills as its successor is priced as that model.
+
+MILLION_EACH = Tokens(input_tokens=1_000_000, output_tokens=1_000_000)
+
+
+@pytest.mark.parametrize("model", ["deepseek-chat", "deepseek-reasoner"])
+def test_deepseek_names_are_priced_as_v4_flash_since_2026_04_24(model: str) -> None:
+    pricer = Pricer(config())
+    noon = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+    cost, _ = pricer.price(api_call(model, "deepseek", MILLION_EACH, at=noon))
+    # deepseek-v4-flash: $0.15 input and $0.60 output per MTok at noon UTC.
+    assert cost.amount_usd == Decimal("0.15") + Decimal("0.60")
+    assert (
+        f": deepseek/deepseek-v4-flash ({model} is its alias since 2026-04-24);"
+        in cost.detail
+    )
+    # The day before, the name is priced as itself.
+    before = datetime(2026, 4, 23, 12, 0, tzinfo=UTC)
+    old, _ = pricer.price(api_call(model, "deepseek", MILLION_EACH, at=before))
+    assert f": deepseek/{model};" in old.detail
+    assert "alias" not in old.detail
+
+
+def test_the_alias_holds_without_a_provider_but_not_at_another_one() -> None:
+    library = LibraryPricer()
+    noon = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+    unknown = library.resolve("deepseek-chat", None, None, noon)
+    assert unknown is not None and unknown.alias is not None
+    assert alias_for("deepseek-chat", "openrouter", noon) is None
+    assert alias_for("DeepSeek-Chat", "deepseek", noon) is not None
+
+
+@pytest.mark.parametrize(
+    ("hermes_name", "library_id"),
+    [
+        ("copilot", "github-copilot"),
+        ("kimi-coding", "moonshotai"),
+        ("kimi-coding-cn", "moonshotai"),
+        ("xai-oauth", "x-ai"),
+        ("azure-foundry", "azure"),
+        ("minimax-oauth", "minimax"),
+        ("openai-codex", "openai"),
+        ("openai-api", "openai"),
+        ("openrouter", "openrouter"),
+        ("gemini", "google"),
+        ("bedrock", "aws"),
+        ("zai", "zai"),
+        ("Anthropic", "anthropic"),
+        # Already genai-prices ids: passed through.
+        ("cloudflare", "cloudflare"),
+        ("baseten", "baseten"),
+        # Neither: unknown, looked up by endpoint or model maker instead.
+        ("nous", None),
+        ("custom", None),
+    ],
+)
+def test_provider_names_map_to_library_ids(
+    hermes_name: str, library_id: str | None
+) -> None:
+    assert LibraryPricer().provider_id(hermes_name) == library_id
+
+
+def test_every_mapped_provider_id_exists_in_the_library() -> None:
+    library = LibraryPricer()
+    known = {p.id for p in library.snapshot.providers}
+    assert set(PROVIDER_IDS.values()) <= known
+
+
+def test_config_maps_a_provider_name() -> None:
+    pricer = Pricer(config('[providers]\nMy-Proxy = "openai"\n'))
+    assert pricer.library.provider_id("my-proxy") == "openai"
+    cost, _ = pricer.price(api_call("gpt-4.1", "my-proxy", Tokens(input_tokens=1000)))
+    assert cost.detail.endswith("openai/gpt-4.1")

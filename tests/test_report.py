@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,8 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costaudit.analysis.infra import Infrastructure
+from costaudit.analysis.provenance import estimate_disagreements
 from costaudit.analysis.report import build_report
 from costaudit.analysis.window import Window
+from costaudit.config import Config
+from costaudit.pricing.library import library_version
+from costaudit.record import UsageRecord
 from tests.conftest import Result
 from tests.ledger_data import SAMPLE_RECORDS, ledger_with, record
 
@@ -92,9 +98,162 @@ def test_bad_usage_exits_2_and_errors_exit_1(
     assert cli(*args, "report", "--format", "yaml").code == 2
     assert cli(*args, "report", "--since", "yesterday").code == 2
     bad_key = cli(*args, "report", "--by", "colour")
-    assert bad_key.code == 1 and "cannot group by 'colour'" in bad_key.err
+    assert bad_key.code == 2
+    assert bad_key.err == (
+        "costaudit: error: cannot group by 'colour': choose from profile, task, "
+        "model, provider, platform, source, call_kind, cost_source, day, week, "
+        "month\n"
+    )
+    rank = cli(*args, "top", "--rank", "bogus")
+    assert rank.code == 2 and "'bogus' is not one of 'cost', 'tokens'" in rank.err
+    zone = cli(*args, "report", "--tz", "Europe/Pariss")
+    assert zone.code == 2
+    assert "time zone 'Europe/Pariss' is not known" in zone.err
+    assert "did you mean Europe/Paris" in zone.err
+    api = cli(*args, "compare", "--api", "gpt-4.2-turbo-x")
+    assert api.code == 2 and "genai-prices has no price for 'gpt-4.2-turbo-x'" in (
+        api.err
+    )
     missing = cli("--config", str(tmp_path / "nope.toml"), *args, "report")
     assert missing.code == 1 and "nope.toml" in missing.err
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[local]\nwatts = 'x'\n")
+    bad_value = cli("--config", str(broken), *args, "report")
+    assert bad_value.code == 1 and "local.watts must be a number" in bad_value.err
+
+
+def test_group_by_cost_source(cli: Callable[..., Result], tmp_path: Path) -> None:
+    result = cli(*base(tmp_path), "report", "--by", "cost_source", "--format", "json")
+    document = result.json()
+    rows = {r["cost_source"]: r for r in document["rows"]}
+    assert set(rows) == {"price_library", "energy_model", "unpriced"}
+    assert rows["unpriced"]["cost_usd"] is None
+    assert rows["energy_model"]["local_cost_usd"] == rows["energy_model"]["cost_usd"]
+    assert sum(r["calls"] for r in rows.values()) == document["totals"]["calls"]
+
+
+def test_an_empty_result_says_why(cli: Callable[..., Result], tmp_path: Path) -> None:
+    args = base(tmp_path)
+    profile = cli(*args, "report", "--profile", "hermes")
+    assert profile.code == 0
+    assert (
+        "note: no records match: no profile 'hermes' (did you mean hermy?) in the "
+        "ledger, which has codi, hermy, sira\n" in profile.err
+    )
+    both = cli(*args, "report", "--profile", "codi", "--model", "gpt-4.2")
+    assert "no model 'gpt-4.2' (did you mean gpt-4.1?) in the ledger" in both.err
+    assert "no profile" not in both.err
+    # Nothing matched: nothing was spent, which is not unknown.
+    assert both.out.splitlines()[-1].split()[:4] == ["total", "0", "0", "$0.0000"]
+    dates = cli(*args, "top", "--since", "2030-01-01")
+    assert (
+        "note: no records match: the ledger's usage runs from 2026-11-02 to "
+        "2026-11-04 (UTC)" in dates.err
+    )
+    together = cli(*args, "compare", "--api", "gpt-4.1", "--profile", "codi",
+                   "--until", "2026-11-01")  # fmt: skip
+    assert "no records match" in together.err
+    assert "cost/query includes" not in profile.err
+
+
+def test_energy_defaults_are_named_where_they_are_used(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    args = base(tmp_path)
+    for command in (["report"], ["top"]):
+        result = cli(*args, *command)
+        assert (
+            "note: local calls are costed with energy-model defaults: electricity "
+            "$0.30/kWh; busy power draw 65 W (qwen2.5-coder-3b); prompt speed "
+            "40 tok/s (qwen2.5-coder-3b); generation speed 8 tok/s "
+            "(qwen2.5-coder-3b); set your own under [local] in the config"
+        ) in result.err
+    api_only = cli(*args, "report", "--profile", "sira")
+    assert "energy-model defaults" not in api_only.err
+    as_json = cli(*args, "report", "--format", "json")
+    assert as_json.err == ""
+    config = tmp_path / "energy.toml"
+    config.write_text(
+        "[local]\nwatts = 40\nkwh_price_usd = 0.2\n"
+        "prompt_tokens_per_second = 50\ngeneration_tokens_per_second = 9\n"
+    )
+    assert "energy-model defaults" not in cli("--config", str(config), *args,
+                                              "report").err  # fmt: skip
+
+
+OVERRIDE = '[prices."my-model"]\ninput_mtok = 2\noutput_mtok = 8\n'
+
+
+def test_cost_per_query_by_hand(tmp_path: Path) -> None:
+    records = [
+        record("r1", model="my-model", day=0, calls=3, input_tokens=100_000,
+               output_tokens=10_000),
+        record("r2", model="my-model", day=1, calls=1, input_tokens=50_000,
+               output_tokens=5_000, profile="sira"),
+        record("r3", model="mystery-model-x", provider="acme", day=1, calls=2),
+    ]  # fmt: skip
+    config = Config(raw=tomllib.loads(OVERRIDE))
+    # A month's rent of 30.4375 is $1 a day; two days are $2 over 6 calls.
+    infra = Infrastructure(Decimal("30.4375"), "config")
+    with ledger_with(tmp_path / "l.duckdb", records, config) as ledger:
+        report = build_report(ledger, Window(ZoneInfo("UTC")), ["model"], infra)
+        sira = build_report(
+            ledger, Window(ZoneInfo("UTC"), profiles=("sira",)), [], infra
+        )
+    rows = {r["model"]: r for r in report.rows}
+    mine = rows["my-model"]
+    # 150,000 input tokens at $2/MTok and 15,000 output at $8/MTok.
+    assert mine["cost_usd"] == Decimal("0.30") + Decimal("0.12")
+    # Its 4 calls: $0.42 / 4 of tokens, plus $2 / 6 of rent each.
+    assert close(mine["cost_per_query_usd"], Decimal("0.105") + Decimal(2) / 6)
+    assert close(mine["infra_cost_usd"], Decimal(4) * 2 / 6)
+    assert rows["mystery-model-x"]["cost_per_query_usd"] is None
+    # The unpriced calls take their share of rent, not a share of the cost.
+    assert close(report.totals["cost_per_query_usd"], mine["cost_per_query_usd"])
+    assert close(report.totals["infra_cost_usd"], Decimal(2))
+    # One profile's report keeps the same rent per call: r2's $0.14, 1 call.
+    assert close(sira.totals["cost_per_query_usd"], Decimal("0.14") + Decimal(2) / 6)
+
+
+def close(got: Decimal, expected: Decimal) -> bool:
+    return abs(got - expected) < Decimal("1e-20")
+
+
+def _estimated(key: str, model: str, agent: str) -> UsageRecord:
+    return replace(
+        record(key, model=model, provider="openai", calls=1,
+               endpoint="https://api.openai.com/v1", input_tokens=1_000_000,
+               output_tokens=0),
+        agent_cost_usd=Decimal(agent), agent_cost_status="estimated",
+    )  # fmt: skip
+
+
+def test_only_estimates_more_than_ten_percent_off_are_reported(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    records = [
+        # Ours: 1M input tokens of gpt-4.1 at $2/MTok; exactly 10% above.
+        _estimated("e1", "gpt-4.1", "2.20"),
+        # gpt-4.1-mini at $0.40/MTok: 15% above.
+        _estimated("e2", "gpt-4.1-mini", "0.46"),
+        # gpt-4.1-nano at $0.10/MTok: 12% below.
+        _estimated("e3", "gpt-4.1-nano", "0.088"),
+    ]
+    ledger = ledger_with(tmp_path / "l.duckdb", records)
+    found = estimate_disagreements(ledger, Window(ZoneInfo("UTC")))
+    ledger.close()
+    shares = {row["model"]: row["difference_share"] for row in found}
+    assert shares == {"gpt-4.1-mini": Decimal("0.15"), "gpt-4.1-nano": Decimal("-0.12")}
+    empty = tmp_path / "no-hermes"
+    empty.mkdir()
+    result = cli("--ledger", str(tmp_path / "l.duckdb"), "--hermes-home", str(empty),
+                 "report")  # fmt: skip
+    assert (
+        "note: the agent estimated $0.4600 for gpt-4.1-mini (its one call); "
+        f"{library_version()}: openai/gpt-4.1-mini gives $0.4000 (the agent's "
+        "figure is +15% off ours)"
+    ) in result.err
+    assert "for gpt-4.1 (" not in result.err
 
 
 @settings(max_examples=20, deadline=None,

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import tempfile
+import time
 import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from costaudit.config import Config
 from costaudit.errors import ConfigError
+from costaudit.ledger.store import Ledger
+from costaudit.sources.hermes.settle import (
+    FINGERPRINT_KEY,
+    rename_tasks,
+    task_fingerprint,
+)
 from costaudit.sources.hermes.tasks import (
     TaskNamer,
     name_from_prompt,
     rules_from_config,
     strip_title,
 )
+from tests.conftest import Result
 
 
 @pytest.mark.parametrize(
@@ -68,3 +82,134 @@ def test_bad_rule_names_the_field() -> None:
     config = Config(raw=tomllib.loads('[[tasks]]\npattern = "("\ntask = "x"\n'))
     with pytest.raises(ConfigError, match=r"tasks\[0\]\.pattern"):
         rules_from_config(config)
+
+
+# Task names follow the rules, the cron jobs and the titles as they are now,
+# for records stored before as well as new ones.
+
+
+def _scan(
+    cli: Callable[..., Result], home: Path, ledger: Path, config: str = ""
+) -> dict[str, tuple[str, str]]:
+    """Scan ``home`` with ``config``; every Hermes record's task and title."""
+    config_file = ledger.with_suffix(".toml")
+    config_file.write_text("[sources.hermes_agent_log]\nenabled = false\n" + config)
+    result = cli("--config", str(config_file), "--ledger", str(ledger),
+                 "--hermes-home", str(home), "scan")  # fmt: skip
+    assert result.code == 0, result.err
+    with Ledger.open(ledger) as opened:
+        rows = opened.fetch(
+            "SELECT record_key, task, coalesce(title, '') FROM usage "
+            "WHERE source = 'hermes'"
+        )
+    return {key: (task, title) for key, task, title in rows}
+
+
+def _fresh(cli: Callable[..., Result], home: Path, config: str = "") -> dict[str, Any]:
+    """What a scan into a new ledger names every record."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return _scan(cli, home, Path(tmp) / "fresh.duckdb", config)
+
+
+REVIEW_RULE = """
+[[tasks]]
+pattern = "(?i)^review of"
+task = "code review"
+match = "title"
+profile = "codi"
+"""
+
+
+def test_a_new_rule_renames_records_stored_before(
+    sample_home: Path, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    ledger = tmp_path / "l.duckdb"
+    before = _scan(cli, sample_home, ledger)
+    assert not any(task == "code review" for task, _ in before.values())
+
+    after = _scan(cli, sample_home, ledger, REVIEW_RULE)
+    assert after == _fresh(cli, sample_home, REVIEW_RULE)
+    renamed = {k for k, (task, _) in after.items() if task == "code review"}
+    assert renamed and all(k.startswith("codi|") for k in renamed)
+    # Side calls follow their session's main task.
+    assert any(k.endswith("|title_generation") for k in renamed)
+
+    # Taking the rule out names them as before.
+    assert _scan(cli, sample_home, ledger) == before
+
+
+def test_a_renamed_cron_job_renames_its_runs(
+    sample_home: Path, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    ledger = tmp_path / "l.duckdb"
+    before = _scan(cli, sample_home, ledger)
+    assert any(task == "Morning briefing" for task, _ in before.values())
+    jobs_file = sample_home / "profiles" / "hermy" / "cron" / "jobs.json"
+    jobs = json.loads(jobs_file.read_text())
+    for job in jobs["jobs"]:
+        if job["name"] == "Morning briefing":
+            job["name"] = "Daily digest"
+    jobs_file.write_text(json.dumps(jobs))
+
+    after = _scan(cli, sample_home, ledger)
+    assert after == _fresh(cli, sample_home)
+    assert not any(task == "Morning briefing" for task, _ in after.values())
+    digests = {k for k, (task, _) in after.items() if task == "Daily digest"}
+    assert digests == {
+        k for k, (task, _) in before.items() if task == "Morning briefing"
+    }
+
+
+def test_a_title_that_arrives_later_renames_the_session(
+    sample_home: Path, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    db = sample_home / "profiles" / "codi" / "state.db"
+    session = "20261027_130443_604d27"
+    con = sqlite3.connect(db)
+    title = con.execute("SELECT title FROM sessions WHERE id = ?", [session])
+    title = title.fetchone()[0]
+    side_call = con.execute(
+        "SELECT * FROM session_model_usage WHERE session_id = ? "
+        "AND task = 'title_generation'",
+        [session],
+    ).fetchone()
+    # Before Hermes titles the session: no title, no title_generation row.
+    con.execute("UPDATE sessions SET title = NULL WHERE id = ?", [session])
+    con.execute(
+        "DELETE FROM session_model_usage WHERE session_id = ? "
+        "AND task = 'title_generation'",
+        [session],
+    )
+    con.commit()
+    ledger = tmp_path / "l.duckdb"
+    early = _scan(cli, sample_home, ledger)
+    main_key = next(k for k in early if k.startswith(f"codi|{session}|"))
+    assert early[main_key][0] != strip_title(title)
+
+    # Hermes titles it after the first turn, with a side call of its own.
+    con.execute("UPDATE sessions SET title = ? WHERE id = ?", [title, session])
+    marks = ", ".join("?" * len(side_call))
+    con.execute(f"INSERT INTO session_model_usage VALUES ({marks})", side_call)
+    con.execute(
+        "UPDATE session_model_usage SET last_seen = ? WHERE session_id = ? "
+        "AND task = 'title_generation'",
+        [time.time(), session],
+    )
+    con.commit()
+    con.close()
+    later = _scan(cli, sample_home, ledger)
+    assert later[main_key] == (strip_title(title), title)
+    assert later == _fresh(cli, sample_home)
+
+
+def test_unchanged_rules_rename_nothing(sample_home: Path, tmp_path: Path) -> None:
+    namer = TaskNamer([])
+    with Ledger.open(tmp_path / "l.duckdb") as ledger:
+        assert rename_tasks(ledger, namer, sample_home) == 0
+        fingerprint = ledger.get_meta(FINGERPRINT_KEY)
+        assert fingerprint == task_fingerprint(namer, sample_home)
+        assert rename_tasks(ledger, namer, sample_home) == 0
+        config = Config(raw=tomllib.loads(REVIEW_RULE))
+        assert task_fingerprint(TaskNamer(rules_from_config(config)), sample_home) != (
+            fingerprint
+        )

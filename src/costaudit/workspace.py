@@ -7,18 +7,19 @@ modules.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from costaudit.analysis.infra import Infrastructure
 from costaudit.analysis.window import Window
 from costaudit.config import Config, load_config
-from costaudit.errors import ConfigError
+from costaudit.errors import UsageError
 from costaudit.ledger.ingest import Progress, ScanSummary, ingest
 from costaudit.ledger.store import Ledger
 from costaudit.paths import default_config_path, default_ledger_path
@@ -29,6 +30,7 @@ from costaudit.pricing.throughput import measure_throughput
 from costaudit.sources.base import Source
 from costaudit.sources.hermes import HermesSource
 from costaudit.sources.hermes.home import hermes_home
+from costaudit.sources.hermes.settle import rename_tasks, settle
 from costaudit.sources.hermes.tasks import TaskNamer, rules_from_config
 
 log = logging.getLogger(__name__)
@@ -90,8 +92,18 @@ class Workspace:
         return found
 
     def scan(self, progress: Progress | None = None) -> ScanSummary:
-        """Read every source's new data, then price what needs a price."""
-        summary = ingest(self.ledger, self.sources(), progress)
+        """Read every source's new data, then price what needs a price.
+
+        Hermes records stored before are named again first if the task
+        rules changed, and brought in line with what the scan read after it.
+        """
+        sources = self.sources()
+        hermes = [s for s in sources if isinstance(s, HermesSource)]
+        for source in hermes:
+            rename_tasks(self.ledger, source.namer, source.home)
+        summary = ingest(self.ledger, sources, progress)
+        for source in hermes:
+            settle(self.ledger, source.outcome)
         self._pricer = None
         price_ledger(self.ledger, self.pricer())
         return summary
@@ -123,6 +135,9 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"time zone {name!r} is not known (use an IANA name like 'Europe/Paris')"
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UsageError(
+            f"time zone {name!r} is not known (use an IANA name like "
+            f"'Europe/Paris'){hint}"
         ) from None

@@ -17,7 +17,7 @@ from costaudit.analysis.report import build_report
 from costaudit.analysis.series import daily_by_profile
 from costaudit.analysis.top import top_operations
 from costaudit.analysis.window import Window
-from costaudit.errors import CostauditError, PricingError
+from costaudit.errors import CostauditError, PricingError, UsageError
 from costaudit.workspace import Workspace
 
 DEFAULT_COMPARE_API = "gpt-4.1-mini"
@@ -62,7 +62,7 @@ def energy_assumptions(workspace: Workspace) -> list[str]:
     energy = workspace.pricer().energy
     settings = energy.settings
     lines = [
-        f"electricity: ${settings.kwh_usd}/kWh ({settings.kwh_usd.origin})",
+        f"electricity: {settings.kwh_usd.dollars()}/kWh ({settings.kwh_usd.origin})",
         f"busy power draw: {settings.busy_watts.labelled('W')}",
     ]
     models = [
@@ -78,7 +78,7 @@ def energy_assumptions(workspace: Workspace) -> list[str]:
             f"generation {t.generation_tps.labelled('tok/s')}"
         )
     infra = workspace.infrastructure()
-    lines.append(f"infrastructure: ${infra.monthly_usd}/month ({infra.origin})")
+    lines.append(f"infrastructure: ${infra.monthly_usd:.2f}/month ({infra.origin})")
     return lines
 
 
@@ -109,8 +109,14 @@ def build_audit(workspace: Workspace, options: AuditOptions) -> dict[str, Any]:
             "rows": comparison.rows,
             "totals": comparison.totals,
         }
-    except PricingError as exc:
-        local_vs_api = {"api_model": api_model, "error": str(exc), "rows": []}
+    except (PricingError, UsageError) as exc:
+        # An API model the library does not know leaves this section out,
+        # saying why, and the rest of the audit whole.
+        local_vs_api = {
+            "api_model": api_model,
+            "error": f"unavailable: {exc}",
+            "rows": [],
+        }
     days = sorted(by_day.rows, key=lambda r: r["day"])
     return {
         "period": {

@@ -5,7 +5,12 @@ The local model whose speed costs the "all local" column is, in order: the
 one asked for, ``[audit] local_model`` in config, or the busiest local
 model in the whole ledger (not only in the window, so a profile that never
 ran locally is compared with the model the user does run). A row's billed
-cost sums its priced calls; a row with no priced call has none (None).
+cost sums its priced calls, marked as a lower bound when some have no
+price (``unpriced_calls`` says how many); a row with no priced call has
+none (None).
+
+An API model the price library does not know is a usage error, raised
+before any work.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import Any
 from costaudit.analysis.window import Window
 from costaudit.errors import UsageError
 from costaudit.ledger.store import Ledger
-from costaudit.pricing.library import Tokens
+from costaudit.pricing.cost import partial
+from costaudit.pricing.library import LibraryPricer, Tokens
 from costaudit.pricing.pricer import Pricer
 
 GENERIC_LOCAL = "local model"
@@ -64,8 +70,16 @@ def choose_local_model(
     return GENERIC_LOCAL, "no local model in the ledger"
 
 
-def unknown_api_model(pricer: Pricer, model: str, provider: str | None) -> UsageError:
-    names = sorted({m.id for p in pricer.library.snapshot.providers for m in p.models})
+def check_api_model(library: LibraryPricer, model: str, provider: str | None) -> None:
+    """Refuse an API model the price library does not know (bad usage)."""
+    if not library.knows(model, provider, None):
+        raise unknown_api_model(library, model, provider)
+
+
+def unknown_api_model(
+    library: LibraryPricer, model: str, provider: str | None
+) -> UsageError:
+    names = sorted({m.id for p in library.snapshot.providers for m in p.models})
     close = difflib.get_close_matches(model, names, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     where = f" at {provider!r}" if provider else ""
@@ -98,8 +112,7 @@ def compare(
     api_provider: str | None = None,
     local_model: str | None = None,
 ) -> Comparison:
-    if not pricer.library.knows(api_model, api_provider, None):
-        raise unknown_api_model(pricer, api_model, api_provider)
+    check_api_model(pricer.library, api_model, api_provider)
     local, origin = choose_local_model(ledger, pricer, local_model)
     where, params = window.where()
     records = ledger.fetch(
@@ -130,10 +143,12 @@ def compare(
         )
         row["as_api_usd"] += api.amount_usd if api and api.amount_usd else 0
     rows = _finish(groups)
+    for row in rows:
+        row["billed_usd"] = partial(row["billed_usd"], row["unpriced_calls"])
+    totals = _totals(rows)
+    totals["billed_usd"] = partial(totals["billed_usd"], totals["unpriced_calls"])
     detail = _local_detail(pricer, local, origin)
-    return Comparison(
-        api_model, api_provider, local, detail, rows, _totals(rows), origin
-    )
+    return Comparison(api_model, api_provider, local, detail, rows, totals, origin)
 
 
 def _finish(groups: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
@@ -165,5 +180,5 @@ def _local_detail(pricer: Pricer, local: str, origin: str) -> str:
         f"{local} ({origin}): {pricer.energy.watts(local).labelled('W')}, "
         f"prompt {throughput.prompt_tps.labelled('tok/s')}, "
         f"generation {throughput.generation_tps.labelled('tok/s')}, "
-        f"${kwh}/kWh ({kwh.origin})"
+        f"{kwh.dollars()}/kWh ({kwh.origin})"
     )

@@ -26,6 +26,15 @@ def cost_by_source(ledger: Ledger, window: Window) -> list[dict[str, Any]]:
     )
 
 
+def local_models(ledger: Ledger, window: Window) -> list[str]:
+    """The models the window's local calls ran on."""
+    where, params = window.where()
+    rows = ledger.fetch(
+        f"SELECT DISTINCT model FROM usage WHERE {where} AND local ORDER BY 1", params
+    )
+    return [str(row[0]) for row in rows]
+
+
 def unpriced_models(ledger: Ledger, window: Window) -> list[dict[str, Any]]:
     where, params = window.where()
     return ledger.fetch_dicts(
@@ -83,11 +92,11 @@ def estimate_disagreements(ledger: Ledger, window: Window) -> list[dict[str, Any
 
 def describe_disagreement(row: dict[str, Any], money: Any) -> str:
     """One line on a disagreement, for the terminal."""
-    covered = (
-        f"all {row['calls']:,} calls"
-        if row["calls"] == row["model_calls"]
-        else f"{row['calls']:,} of its {row['model_calls']:,} calls"
-    )
+    calls, every = row["calls"], row["model_calls"]
+    if calls != every:
+        covered = f"{calls:,} of its {every:,} calls"
+    else:
+        covered = "its one call" if calls == 1 else f"all {calls:,} calls"
     return (
         f"the agent estimated {money(row['agent_cost_usd'])} for {row['model']} "
         f"({covered}); {row['priced_with']} gives {money(row['cost_usd'])} "

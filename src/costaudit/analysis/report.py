@@ -1,6 +1,6 @@
 """Usage and cost grouped by any of profile, task, model, provider, platform,
-source, call kind, day, week or month, with a totals row that the groups
-sum to.
+source, call kind, cost source, day, week or month, with a totals row that
+the groups sum to.
 
 The infrastructure's cost (a fixed monthly amount) is shared out per call
 over every call of the date window, whatever the profile or model filters:
@@ -19,6 +19,7 @@ from costaudit.analysis.infra import Infrastructure, window_days
 from costaudit.analysis.window import Window
 from costaudit.errors import UsageError
 from costaudit.ledger.store import Ledger
+from costaudit.pricing.cost import partial
 
 TOKEN_COLUMNS = (
     "input_tokens",
@@ -41,6 +42,7 @@ def group_expression(key: str, window: Window) -> str:
         "platform": "coalesce(platform, '')",
         "source": "source",
         "call_kind": "call_kind",
+        "cost_source": "coalesce(cost_source, 'unpriced')",
         "day": f"strftime(timezone('{tz}', started_at), '%Y-%m-%d')",
         "week": f"strftime(timezone('{tz}', started_at), '%G-W%V')",
         "month": f"strftime(timezone('{tz}', started_at), '%Y-%m')",
@@ -56,6 +58,7 @@ GROUP_KEYS = (
     "platform",
     "source",
     "call_kind",
+    "cost_source",
     "day",
     "week",
     "month",
@@ -113,7 +116,12 @@ def _finish(row: dict[str, Any], rent_per_call: Decimal) -> None:
     calls = int(row["calls"] or 0)
     share = rent_per_call * calls
     row["infra_cost_usd"] = share
-    priced_calls = calls - int(row["unpriced_calls"] or 0)
+    unpriced = int(row["unpriced_calls"] or 0)
+    # A cost that leaves out unpriced calls is a lower bound, and says so
+    # (those calls are API calls: the energy model prices every local one).
+    for key in ("cost_usd", "api_cost_usd"):
+        row[key] = partial(row[key], unpriced)
+    priced_calls = calls - unpriced
     if priced_calls == 0:
         # Nothing of the group has a price: its cost per query is unknown,
         # not the infrastructure's share alone.
@@ -173,4 +181,54 @@ def build_report(
     rent, days, window_calls = rent_per_call(ledger, window, infra)
     for row in [*rows, totals]:
         _finish(row, rent)
+    if not totals["sessions"]:
+        # Nothing matched: nothing was used or spent, which is not unknown.
+        totals.update({k: v or 0 for k, v in totals.items()})
     return Report(group_by, rows, totals, days, infra, window_calls=window_calls)
+
+
+def no_match_reason(ledger: Ledger, window: Window) -> str:
+    """Why ``window`` holds no records, in words: profiles or models that
+    the ledger has never seen (with the names closest to them), dates
+    outside the ledger's, or an empty ledger."""
+    unknown = [
+        _unknown_names(ledger, column, asked)
+        for column, asked in (("profile", window.profiles), ("model", window.models))
+    ]
+    named = [text for text in unknown if text]
+    if named:
+        return f"no records match: {'; '.join(named)}"
+    first, last = ledger.fetch(
+        f"SELECT min({window.local_day()}), max({window.local_day()}) FROM usage"
+    )[0]
+    if first is None:
+        return "no records match: the ledger holds no usage yet (costaudit sources)"
+    dated, params = window.dates_only().where()
+    if not ledger.fetch(f"SELECT 1 FROM usage WHERE {dated} LIMIT 1", params):
+        return (
+            "no records match: the ledger's usage runs from "
+            f"{first} to {last} ({window.tz_name})"
+        )
+    return "no records match these dates, profiles and models together"
+
+
+def _unknown_names(ledger: Ledger, column: str, asked: tuple[str, ...]) -> str:
+    """The names in ``asked`` that no record has in ``column``, with the
+    closest ones it has; empty when every name is known."""
+    if not asked:
+        return ""
+    known = [
+        str(row[0])
+        for row in ledger.fetch(f"SELECT DISTINCT {column} FROM usage ORDER BY 1")
+    ]
+    parts = []
+    for name in asked:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        parts.append(f"{name!r}{hint}")
+    if not parts:
+        return ""
+    listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    return f"no {column} {', '.join(parts)} in the ledger, which has {listed or 'none'}"

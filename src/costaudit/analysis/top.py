@@ -1,31 +1,42 @@
 """The most expensive operations: a profile's task, over its runs.
 
 A row's cost sums its priced calls only; ``unpriced_calls`` says how many
-calls it leaves out, and a row with no priced call has no cost (None).
+calls it leaves out (its costs are then marked as lower bounds), and a row
+with no priced call has no cost (None).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from costaudit.analysis.infra import window_days
 from costaudit.analysis.window import DAYS_PER_MONTH, Window
 from costaudit.errors import UsageError
 from costaudit.ledger.store import Ledger
+from costaudit.pricing.cost import partial
 
-RANKS = ("cost", "tokens")
+
+class Rank(StrEnum):
+    """What ``top`` ranks operations by."""
+
+    cost = "cost"
+    tokens = "tokens"
+
+
+RANKS = tuple(rank.value for rank in Rank)
 
 
 def top_operations(
-    ledger: Ledger, window: Window, limit: int = 5, rank: str = "cost"
+    ledger: Ledger, window: Window, limit: int = 5, rank: str = Rank.cost
 ) -> list[dict[str, Any]]:
     if rank not in RANKS:
-        raise UsageError(f"cannot rank by {rank!r}: choose cost or tokens")
+        raise UsageError(f"cannot rank by {rank!r}: choose {' or '.join(RANKS)}")
     where, params = window.where()
     order = (
         "cost_usd DESC NULLS LAST, total_tokens DESC"
-        if rank == "cost"
+        if rank == Rank.cost
         else "total_tokens DESC, cost_usd DESC NULLS LAST"
     )
     rows = ledger.fetch_dicts(
@@ -50,8 +61,14 @@ def top_operations(
         runs = int(row["runs"]) or 1
         row["tokens_per_run"] = int(row["total_tokens"]) // runs
         cost = row["cost_usd"]
-        row["cost_per_run_usd"] = None if cost is None else cost / runs
+        unpriced = int(row["unpriced_calls"])
+        row["cost_usd"] = partial(cost, unpriced)
+        row["cost_per_run_usd"] = (
+            None if cost is None else partial(cost / runs, unpriced)
+        )
         row["cost_per_month_usd"] = (
-            None if cost is None or not days else cost * DAYS_PER_MONTH / Decimal(days)
+            None
+            if cost is None or not days
+            else partial(cost * DAYS_PER_MONTH / Decimal(days), unpriced)
         )
     return rows

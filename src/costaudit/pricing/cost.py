@@ -33,3 +33,18 @@ class Cost:
 
 
 MTOK = Decimal(1_000_000)
+
+
+class PartialAmount(Decimal):
+    """A sum of costs that leaves out calls with no price: at least this much.
+
+    It is a ``Decimal`` in every way (arithmetic gives plain ones), so JSON
+    and CSV carry the figure as is; tables mark it as a lower bound.
+    """
+
+
+def partial(amount: Decimal | None, unpriced_calls: int) -> Decimal | None:
+    """``amount`` marked as a lower bound when some calls had no price."""
+    if amount is None or not unpriced_calls:
+        return amount
+    return PartialAmount(amount)

@@ -33,36 +33,63 @@ def library_version() -> str:
     return f"genai-prices {metadata.version('genai-prices')}"
 
 
-# Provider names used by agents, mapped to genai-prices provider ids.
+# Provider names agents record, mapped to genai-prices provider ids. Most
+# are Hermes Agent's (0.19.0): its provider registry, its aliases, and the
+# billing routes it writes to ``billing_provider``. A name that already is a
+# genai-prices id passes through unmapped; one that is neither leaves the
+# provider unknown, and the model is looked up by its endpoint or its maker.
 PROVIDER_IDS: dict[str, str] = {
     "anthropic": "anthropic",
+    "claude": "anthropic",
+    "claude-code": "anthropic",
+    "arcee": "arcee",
+    "arcee-ai": "arcee",
     "aws": "aws",
-    "azure": "azure",
+    "aws-bedrock": "aws",
+    "amazon-bedrock": "aws",
     "bedrock": "aws",
+    "azure": "azure",
+    "azure-foundry": "azure",
     "cerebras": "cerebras",
     "cohere": "cohere",
+    "copilot": "github-copilot",
+    "copilot-acp": "github-copilot",
+    "github-copilot": "github-copilot",
     "deepseek": "deepseek",
+    "deep-seek": "deepseek",
     "fireworks": "fireworks",
+    "fireworks-ai": "fireworks",
+    "fw": "fireworks",
     "gemini": "google",
-    "glm": "zai",
     "google": "google",
+    "google-gemini": "google",
+    "vertex": "google",
+    "glm": "zai",
+    "z-ai": "zai",
+    "zai": "zai",
     "groq": "groq",
     "kimi": "moonshotai",
-    "minimax": "minimax",
-    "minimax-cn": "minimax",
-    "mistral": "mistral",
+    "kimi-coding": "moonshotai",
+    "kimi-coding-cn": "moonshotai",
     "moonshot": "moonshotai",
     "moonshotai": "moonshotai",
+    "minimax": "minimax",
+    "minimax-cn": "minimax",
+    "minimax-oauth": "minimax",
+    "mistral": "mistral",
     "novita": "novita",
+    "novita-ai": "novita",
+    "novitaai": "novita",
     "openai": "openai",
     "openai-api": "openai",
+    "openai-codex": "openai",
     "openrouter": "openrouter",
     "perplexity": "perplexity",
     "together": "together",
-    "vertex": "google",
+    "grok": "x-ai",
     "x-ai": "x-ai",
     "xai": "x-ai",
-    "zai": "zai",
+    "xai-oauth": "x-ai",
 }
 
 
@@ -142,8 +169,10 @@ class LibraryPricer:
     """Prices API calls with genai-prices, caching lookups and linear rates."""
 
     def __init__(self, provider_ids: dict[str, str] | None = None) -> None:
-        self.provider_ids = {**PROVIDER_IDS, **(provider_ids or {})}
+        given = {k.lower(): v for k, v in (provider_ids or {}).items()}
+        self.provider_ids = {**PROVIDER_IDS, **given}
         self._snapshot: Any = None
+        self._ids_known: frozenset[str] | None = None
         self._rates: dict[int, Rates | None] = {}
         self._find = lru_cache(maxsize=4096)(self._find_uncached)
 
@@ -156,9 +185,20 @@ class LibraryPricer:
         return self._snapshot
 
     def provider_id(self, provider: str | None) -> str | None:
+        """The genai-prices id of an agent's provider name: mapped, or the
+        name itself when the library has a provider by that id."""
         if not provider:
             return None
-        return self.provider_ids.get(provider.lower())
+        name = provider.strip().lower()
+        mapped = self.provider_ids.get(name)
+        if mapped is not None:
+            return mapped
+        return name if name in self._library_ids() else None
+
+    def _library_ids(self) -> frozenset[str]:
+        if self._ids_known is None:
+            self._ids_known = frozenset(p.id for p in self.snapshot.providers)
+        return self._ids_known
 
     def _find_uncached(
         self, model: str, provider_id: str | None, api_url: str | None

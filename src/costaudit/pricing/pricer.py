@@ -22,7 +22,12 @@ from costaudit.pricing.aliases import ALIASES
 from costaudit.pricing.call_times import CallTime, price_by_call_time
 from costaudit.pricing.cost import Cost, CostSource
 from costaudit.pricing.energy import EnergyPricer, EnergySettings, Throughput
-from costaudit.pricing.library import LibraryPricer, Tokens, library_version
+from costaudit.pricing.library import (
+    PROVIDER_IDS,
+    LibraryPricer,
+    Tokens,
+    library_version,
+)
 from costaudit.pricing.locality import Locality
 from costaudit.pricing.overrides import OverridePricer
 
@@ -105,6 +110,7 @@ class Pricer:
                 self.config.raw.get("local"),
                 library_version(),
                 ALIASES,
+                sorted(PROVIDER_IDS.items()),
             )
         )
         api = hashlib.sha256(f"api|{common}".encode()).hexdigest()[:16]

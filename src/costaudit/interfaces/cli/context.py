@@ -12,7 +12,7 @@ import typer
 
 from costaudit.errors import CostauditError
 from costaudit.interfaces.cli.output import Format
-from costaudit.ledger.ingest import ScanSummary
+from costaudit.ledger.ingest import ScanMeter, ScanSummary
 from costaudit.workspace import Options, Workspace
 
 FormatOption = Annotated[
@@ -87,38 +87,72 @@ def note(message: str) -> None:
 
 
 def scan_with_progress(workspace: Workspace) -> ScanSummary:
-    """Scan, with a progress line on stderr when it is a terminal."""
+    """Scan; on a terminal, with a progress bar on stderr (bytes read of the
+    bytes to read, from the files' sizes) and a closing line saying what the
+    scan changed."""
     if sys.stderr.isatty():
-        from rich.progress import Progress, SpinnerColumn, TextColumn
-
-        with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), transient=True,
-            console=None,
-        ) as progress:  # fmt: skip
-            task = progress.add_task("scanning", total=None)
-            stored = 0
-
-            def advance(path: str, records: int) -> None:
-                nonlocal stored
-                stored += records
-                progress.update(task, description=f"scanning {path} ({stored:,})")
-
-            summary = workspace.scan(advance)
+        summary = _scan_with_bar(workspace)
+        note(f"costaudit: scan: {summary.headline()}")
     else:
         summary = workspace.scan()
     report_scan(summary)
     return summary
 
 
+def _scan_with_bar(workspace: Workspace) -> ScanSummary:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    # About 80 columns in all, so that the bar keeps to one line.
+    columns = (
+        TextColumn("scanning"),
+        BarColumn(bar_width=24),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[records]:,} records"),
+    )
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("", total=None, records=0)
+
+        def advance(meter: ScanMeter) -> None:
+            progress.update(
+                task,
+                total=meter.total_bytes or None,
+                completed=meter.done_bytes,
+                records=meter.records,
+            )
+
+        return workspace.scan(advance)
+
+
 def report_scan(summary: ScanSummary) -> None:
-    for error in summary.errors:
-        note(f"costaudit: error: {error}")
+    """Bad lines, and how many files could not be read. Each of those was
+    named once already, in the scan's warning; the rest of it was stored."""
     shown = summary.issues[:10]
     for issue in shown:
         where = f"{issue.path}:{issue.line}" if issue.line else issue.path
         note(f"costaudit: skipped {where}: {issue.message}")
-    if len(summary.issues) > len(shown):
-        note(f"costaudit: ... and {len(summary.issues) - len(shown)} more bad lines")
+    if summary.issue_count > len(shown):
+        more = summary.issue_count - len(shown)
+        note(
+            f"costaudit: ... and {more:,} more bad lines "
+            "(costaudit sources --issues lists them all)"
+        )
+    if summary.errors:
+        files = "file" if len(summary.errors) == 1 else "files"
+        note(
+            f"costaudit: {len(summary.errors)} {files} could not be read (named "
+            "above; retried at the next scan); everything else was stored"
+        )
 
 
 def fail(message: str) -> CostauditError:

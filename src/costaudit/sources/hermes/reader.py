@@ -6,17 +6,20 @@ model, billing route and task: the main loop (task ``''``) and each side call
 ``last_seen`` moves with every write, so a rescan reads the rows seen since
 the last one and replaces them in the ledger: a session still going is
 updated, never counted twice. Databases from before schema 20 are read from
-the ``sessions`` totals instead, whole, at every scan.
+the ``sessions`` totals instead, whole, at every scan, one record per
+session whatever its model (a model switch rewrites ``sessions.model``).
+
+A database is read in one read transaction, and never written to, locked
+for writing or left with new files beside it: see :func:`open_read_only`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -41,27 +44,75 @@ PROMPT_CHARS = 8_000
 # Rows written in the same second as the last scan's newest are read again
 # (and replaced, not added), so none is missed.
 WATERMARK_SLACK_S = 2.0
+READ_FROM = "read_from"
+"""Key of ``extra`` marking a record read from the ``sessions`` totals."""
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# How long a read waits for Hermes to finish a commit to a rollback-journal
+# database before it gives up on that file (to be retried at the next scan).
+BUSY_TIMEOUT_S = 10.0
+# Reads of a file Hermes keeps writing to before the scan leaves it for the
+# next one.
+READ_ATTEMPTS = 3
 
 
-def open_read_only(path: Path) -> sqlite3.Connection:
+def wal_header(path: Path) -> bool:
+    """Whether the file's header marks it as a WAL database.
+
+    Byte 18 of a SQLite header is the file format's write version: 2 in WAL
+    mode, 1 with a rollback journal (Hermes falls back to DELETE mode on
+    network filesystems, where WAL does not work).
+    """
+    with path.open("rb") as handle:
+        header = handle.read(20)
+    return header.startswith(SQLITE_MAGIC) and len(header) == 20 and header[18] == 2
+
+
+def has_writer(path: Path) -> bool:
+    """Whether a WAL writer may have the database open: its ``-wal`` file
+    exists from the writer's first connection until its last one closes."""
+    return Path(f"{path}-wal").exists()
+
+
+def can_be_immutable(path: Path) -> bool:
+    """A WAL database that nobody has open can be read as immutable.
+
+    Only then: a rollback-journal database is rewritten in place by every
+    commit, so reading it without locks would mix pages of two versions.
+    """
+    return wal_header(path) and not has_writer(path)
+
+
+def open_read_only(path: Path, immutable: bool | None = None) -> sqlite3.Connection:
     """Open a SQLite file without writing to it, locking it for writes, or
     leaving files beside it.
 
-    While Hermes has the database open in WAL mode, its ``-wal`` and ``-shm``
-    files exist and a read-only connection reads a consistent snapshot
-    through them. When no ``-wal`` file exists nobody is writing, and even a
-    read-only connection would create ``-shm`` and ``-wal`` files it cannot
-    remove; the file is then opened as immutable, which creates nothing. A
-    writer that starts during that read shows up at the next scan.
+    A WAL database that Hermes has open has its ``-wal`` and ``-shm`` files,
+    through which a read-only connection reads a consistent snapshot. One
+    that nobody has open has neither, and a read-only connection would
+    create them and could not remove them; it is opened as immutable, which
+    creates nothing (``immutable`` None decides so from the files). A
+    rollback-journal database is read through its locks: a shared lock that
+    Hermes' commits wait for (it retries), never a write lock.
     """
-    uri = path.resolve().as_uri()
-    if Path(f"{path}-wal").exists():
-        uri += "?mode=ro"
-    else:
-        uri += "?mode=ro&immutable=1"
-    con = sqlite3.connect(uri, uri=True, timeout=10)
+    if immutable is None:
+        immutable = can_be_immutable(path)
+    uri = path.resolve().as_uri() + "?mode=ro"
+    if immutable:
+        uri += "&immutable=1"
+    con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
     con.execute("PRAGMA query_only = ON")
     return con
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """The file's modification time and size: a commit changes them."""
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _disturbed(path: Path, before: tuple[int, int]) -> bool:
+    """Whether a writer has the file open or wrote to it since ``before``."""
+    return has_writer(path) or _stamp(path) != before
 
 
 def file_identity(path: Path) -> str:
@@ -120,6 +171,14 @@ _SESSION_INFO = (
 )
 
 
+class _NotHermes(Exception):
+    """The file is SQLite but has no ``sessions`` table."""
+
+
+class _WriterStarted(Exception):
+    """Hermes opened the database during a read made without locks."""
+
+
 @dataclass
 class _Session:
     platform: str | None
@@ -132,6 +191,20 @@ class _Session:
     first_prompt: str | None = None
 
 
+@dataclass
+class ScanOutcome:
+    """What one scan of a Hermes home leaves for the ledger to settle
+    (see :mod:`costaudit.sources.hermes.settle`)."""
+
+    tables: dict[str, str] = field(default_factory=dict)
+    """Databases read to the end, and the table their usage came from."""
+    session_keys: dict[str, set[str]] = field(default_factory=dict)
+    """Every record key read from a database read through ``sessions``."""
+    renamed: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
+    """(database, session id) to (task, title), for the sessions a rescan
+    read again: their records stored before take the same task and title."""
+
+
 class HermesSource:
     """Every profile's ``state.db`` under one Hermes home."""
 
@@ -140,27 +213,49 @@ class HermesSource:
     def __init__(self, home: Path, namer: TaskNamer) -> None:
         self.home = home
         self.namer = namer
+        self.outcome = ScanOutcome()
 
     def locations(self) -> list[str]:
         return [str(p.state_db) for p in profiles(self.home)]
 
     def scan(self, states: dict[str, PathState]) -> Iterator[ScanBatch]:
-        for profile in profiles(self.home):
+        self.outcome = ScanOutcome()
+        found = profiles(self.home)
+        if found:
+            log.info(
+                "Hermes home %s: profiles %s",
+                self.home,
+                ", ".join(p.name for p in found),
+            )
+        elif self.home.is_dir():
+            log.info("Hermes home %s: no state.db in it or its profiles", self.home)
+        else:
+            log.info("no Hermes home at %s", self.home)
+        for profile in found:
             path = str(profile.state_db)
             previous = states.get(path, PathState(SOURCE, path))
-            yield from _ProfileScan(profile, previous, self.namer).run()
+            scan = _ProfileScan(profile, previous, self.namer, self.outcome)
+            yield from scan.run()
 
 
 class _ProfileScan:
-    def __init__(self, profile: Profile, previous: PathState, namer: TaskNamer) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        previous: PathState,
+        namer: TaskNamer,
+        outcome: ScanOutcome,
+    ) -> None:
         self.profile = profile
         self.path = str(profile.state_db)
         self.previous = previous
         self.namer = namer
+        self.outcome = outcome
         self.cron_jobs = load_cron_jobs(profile.jobs_file)
         self.sessions: dict[str, _Session] = {}
         self.prompts: dict[str, str] = {}
         self.session_columns: str | None = None
+        self.rows = 0
 
     def fail(self, message: str) -> ScanBatch:
         return ScanBatch(
@@ -168,18 +263,55 @@ class _ProfileScan:
         )
 
     def run(self) -> Iterator[ScanBatch]:
+        db = self.profile.state_db
         try:
-            identity = file_identity(self.profile.state_db)
-            size = os.path.getsize(self.path)
-            con = open_read_only(self.profile.state_db)
-        except (OSError, sqlite3.Error) as exc:
-            yield self.fail(f"cannot open the Hermes database: {exc}")
+            identity = file_identity(db)
+            wal = wal_header(db)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            yield self.fail(f"cannot open the Hermes database: {reason}")
             return
         state = self.previous
         if state.identity != identity:
             # A new or replaced file: read it all again (rows are replaced
             # by key in the ledger, so nothing is counted twice).
             state = replace(state, identity=identity, watermark=None)
+        try:
+            yield from self._read_undisturbed(state, wal)
+        except _NotHermes:
+            yield self.fail("not a Hermes state database (no sessions table)")
+        except sqlite3.DatabaseError as exc:
+            yield self.fail(f"not a readable SQLite database: {exc}")
+        except OSError as exc:
+            yield self.fail(f"cannot read the Hermes database: {exc.strerror or exc}")
+
+    def _read_undisturbed(self, state: PathState, wal: bool) -> Iterator[ScanBatch]:
+        """Read from ``state`` on; read again if Hermes wrote to the file
+        while it was read without locks (as immutable), which may have
+        mixed two versions of it. What a read stores, the next replaces."""
+        db = self.profile.state_db
+        for _ in range(READ_ATTEMPTS):
+            immutable = wal and not has_writer(db)
+            before = _stamp(db)
+            try:
+                yield from self._read(state, before[1], wal, immutable)
+                if not (immutable and _disturbed(db, before)):
+                    return
+            except sqlite3.DatabaseError:
+                if not (immutable and _disturbed(db, before)):
+                    raise
+            log.info("%s: Hermes wrote to it during the read; reading it again", db)
+            self.sessions.clear()
+            self.rows = 0
+        # Written to during every read: back to where the last scan ended,
+        # so that the next scan reads these rows again.
+        log.warning("%s: Hermes kept writing to it; read again at the next scan", db)
+        yield ScanBatch(SOURCE, self.path, self.previous)
+
+    def _read(
+        self, state: PathState, size: int, wal: bool, immutable: bool
+    ) -> Iterator[ScanBatch]:
+        con = open_read_only(self.profile.state_db, immutable)
         try:
             # One read transaction: a consistent snapshot while Hermes writes.
             con.execute("BEGIN")
@@ -190,20 +322,43 @@ class _ProfileScan:
                 )
             }
             if "sessions" not in tables:
-                yield self.fail("not a Hermes state database (no sessions table)")
-                return
-            if "session_model_usage" in tables:
-                yield from self._read_usage(con, state, size)
+                raise _NotHermes
+            table = "session_model_usage"
+            if table in tables:
+                yield from self._read_usage(con, state, size, wal)
             else:
-                yield from self._read_sessions(con, state, size)
-        except sqlite3.DatabaseError as exc:
-            yield self.fail(f"not a readable SQLite database: {exc}")
+                table = "sessions"
+                yield from self._read_sessions(con, state, size, wal)
         finally:
             con.close()
+        self.outcome.tables[self.path] = table
+        mode = "immutable" if immutable else ("WAL" if wal else "rollback journal")
+        log.info(
+            "%s: profile %s, %d rows read from %s (%s)",
+            self.path,
+            self.profile.name,
+            self.rows,
+            table,
+            mode,
+        )
 
-    def _read_usage(
-        self, con: sqlite3.Connection, state: PathState, size: int
-    ) -> Iterator[ScanBatch]:
+    def _snapshot(
+        self, con: sqlite3.Connection, batches: Iterator[list[tuple[Any, ...]]],
+        wal: bool,
+    ) -> Iterator[list[tuple[Any, ...]]]:  # fmt: skip
+        """``batches`` as they come in WAL mode, where readers do not block
+        Hermes; read whole first with a rollback journal, whose shared lock
+        holds Hermes' commits back, so the lock is let go before the ledger
+        stores anything."""
+        if wal:
+            return batches
+        rows = list(batches)
+        con.commit()
+        return iter(rows)
+
+    def _usage_rows(
+        self, con: sqlite3.Connection, since: float
+    ) -> Iterator[list[tuple[Any, ...]]]:
         columns = select_list(
             self.path,
             "session_model_usage",
@@ -211,51 +366,76 @@ class _ProfileScan:
             USAGE_COLUMNS,
             "u",
         )
-        since = (state.watermark or 0.0) - WATERMARK_SLACK_S
-        newest = state.watermark
         cursor = con.execute(
             f"SELECT {columns} FROM session_model_usage u "
             "WHERE coalesce(u.last_seen, u.first_seen, 0) >= ? "
             "ORDER BY coalesce(u.last_seen, u.first_seen, 0)",
-            [since if state.watermark is not None else -1.0],
+            [since],
         )
-        total = state.records
         while rows := cursor.fetchmany(BATCH_ROWS):
             self._load_sessions(con, {row[0] for row in rows})
+            yield rows
+
+    def _read_usage(
+        self, con: sqlite3.Connection, state: PathState, size: int, wal: bool
+    ) -> Iterator[ScanBatch]:
+        incremental = state.watermark is not None
+        since = (state.watermark or 0.0) - WATERMARK_SLACK_S if incremental else -1.0
+        newest = state.watermark
+        total = state.records
+        for rows in self._snapshot(con, self._usage_rows(con, since), wal):
             records = [self._usage_record(row) for row in rows]
             for row in rows:
                 seen = row[17] if row[17] is not None else row[16]
                 if seen is not None and (newest is None or seen > newest):
                     newest = float(seen)
+            self.rows += len(rows)
+            if incremental:
+                self._note_renames(records)
             total += len(records)
             state = replace(state, size=size, watermark=newest, records=total)
             yield ScanBatch(SOURCE, self.path, state, records)
         if total == self.previous.records and state is not self.previous:
             yield ScanBatch(SOURCE, self.path, replace(state, size=size))
 
+    def _note_renames(self, records: list[UsageRecord]) -> None:
+        """A session read again may have a new title (Hermes titles it after
+        its first turn): its records stored before follow."""
+        for record in records:
+            key = (self.path, record.session_id)
+            self.outcome.renamed[key] = (record.task, record.title)
+
+    def _session_rows(self, con: sqlite3.Connection) -> Iterator[list[tuple[Any, ...]]]:
+        columns = select_list(
+            self.path, "sessions", table_columns(con, "sessions"), SESSION_COLUMNS, "s"
+        )
+        cursor = con.execute(f"SELECT {columns} FROM sessions s ORDER BY s.started_at")
+        while rows := cursor.fetchmany(BATCH_ROWS):
+            self._load_sessions(con, {row[0] for row in rows})
+            yield rows
+
     def _read_sessions(
-        self, con: sqlite3.Connection, state: PathState, size: int
+        self, con: sqlite3.Connection, state: PathState, size: int, wal: bool
     ) -> Iterator[ScanBatch]:
         log.info(
             "%s: no session_model_usage (before schema 20): "
             "reading the sessions totals",
             self.path,
         )
-        columns = select_list(
-            self.path, "sessions", table_columns(con, "sessions"), SESSION_COLUMNS, "s"
-        )
-        cursor = con.execute(f"SELECT {columns} FROM sessions s ORDER BY s.started_at")
         count = 0
-        while rows := cursor.fetchmany(BATCH_ROWS):
-            self._load_sessions(con, {row[0] for row in rows})
+        keys: set[str] = set()
+        for rows in self._snapshot(con, self._session_rows(con), wal):
             records = [self._session_record(row) for row in rows]
+            keys.update(r.record_key for r in records)
             count += len(records)
+            self.rows += len(rows)
             yield ScanBatch(
                 SOURCE,
                 self.path,
-                replace(state, size=size, records=count),
+                replace(state, size=size, watermark=None, records=count),
                 records,
             )
+        self.outcome.session_keys[self.path] = keys
 
     def _load_sessions(self, con: sqlite3.Connection, ids: set[str]) -> None:
         wanted = sorted(i for i in ids if i not in self.sessions)
@@ -355,11 +535,10 @@ class _ProfileScan:
         info = self._session_info(session_id)
         started = _epoch(started_at, 0.0)
         cost, cost_status = _agent_cost(status, estimated, actual)
-        key = "|".join(
-            str(part or "")
-            for part in (self.profile.name, session_id, model, provider, base_url,
-                         mode, "")
-        )  # fmt: skip
+        # One record per session, whatever its model: a model switch rewrites
+        # sessions.model, and the same session read again must replace its
+        # record, not add one beside it.
+        key = f"{self.profile.name}|{session_id}"
         return UsageRecord(
             source=SOURCE,
             record_key=key,
@@ -389,4 +568,5 @@ class _ProfileScan:
             agent_cost_usd=cost,
             agent_cost_status=cost_status,
             agent_cost_source=cost_source,
+            extra={READ_FROM: "sessions", **({"billing_mode": mode} if mode else {})},
         )

@@ -4,6 +4,10 @@ In order: the user's rules from config (a pattern to a task name); for a cron
 run, its job's name (through the session id, or from the run's title when
 the job has since been deleted); the session title without its date suffix;
 the first words of the first user message; else ``(untitled)``.
+
+Names are not fixed when a record is first read: a new rule, a renamed cron
+job or a title that arrives later renames the records already stored (see
+:mod:`costaudit.sources.hermes.settle`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from costaudit.errors import ConfigError
 log = logging.getLogger(__name__)
 
 UNTITLED = "(untitled)"
+NAMING_VERSION = 1
+"""Raised when the naming below changes, so stored tasks are named again."""
 
 _CRON_ID = re.compile(r"^cron_([0-9a-f]{6,32})_\d{8}_\d{6}")
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from costaudit.analysis.compare import check_api_model
 from costaudit.analysis.compare import compare as run_compare
 from costaudit.interfaces.cli.context import (
     FormatOption,
@@ -19,13 +20,21 @@ from costaudit.interfaces.cli.context import (
     scan_with_progress,
     state,
 )
+from costaudit.interfaces.cli.notes import (
+    bounded_money,
+    no_match_note,
+    partial_note,
+    print_notes,
+)
 from costaudit.interfaces.cli.output import Column, Format, count, emit, money
+from costaudit.pricing.pricer import Pricer
 
 COLUMNS = [
     Column("profile", "profile"),
     Column("task", "task", min_width=16),
     Column("calls", "calls", count, True),
-    Column("billed_usd", "as billed", money, True),
+    Column("unpriced_calls", "unpriced", count, True, optional=3),
+    Column("billed_usd", "as billed", bounded_money(), True),
     Column("as_local_usd", "all local", money, True, optional=1),
     Column("as_api_usd", "all on API", money, True),
     # The difference of two shown columns: the first to give way.
@@ -53,6 +62,8 @@ def compare(
 ) -> None:
     """Cost per profile and task as billed, all local, and all on one API model."""
     with state(ctx).workspace() as workspace:
+        # A model with no price is bad usage: said before any scan.
+        check_api_model(Pricer(workspace.config).library, api, provider)
         if not no_scan:
             scan_with_progress(workspace)
         window = workspace.window(
@@ -62,6 +73,9 @@ def compare(
         result = run_compare(
             workspace.ledger, window, workspace.pricer(), api, provider, local_model
         )
+        # The local assumptions are printed in full below the table.
+        empty = fmt is Format.table and not result.rows
+        notes = no_match_note(workspace, window) if empty else []
     document = {
         "api_model": result.api_model,
         "local_model": result.local_model,
@@ -75,4 +89,5 @@ def compare(
         totals=result.totals,
     )  # fmt: skip
     if fmt is Format.table:
+        print_notes(partial_note([*result.rows, result.totals]) + notes)
         note(f"local: {result.local_detail}")

@@ -6,8 +6,13 @@ from typing import Annotated, Any
 
 import typer
 
-from costaudit.analysis.provenance import estimate_disagreements
-from costaudit.analysis.report import Report, build_report, parse_group_keys
+from costaudit.analysis.provenance import describe_disagreement, estimate_disagreements
+from costaudit.analysis.report import (
+    GROUP_KEYS,
+    Report,
+    build_report,
+    parse_group_keys,
+)
 from costaudit.interfaces.cli.context import (
     FormatOption,
     ModelOption,
@@ -20,6 +25,12 @@ from costaudit.interfaces.cli.context import (
     parse_day,
     scan_with_progress,
     state,
+)
+from costaudit.interfaces.cli.notes import (
+    bounded_money,
+    partial_note,
+    print_notes,
+    table_notes,
 )
 from costaudit.interfaces.cli.output import (
     Column,
@@ -41,7 +52,7 @@ NUMBERS = [
     Column("output_tokens", "output", compact, True, optional=1),
     Column("reasoning_tokens", "reason", compact, True, optional=5),
     Column("total_tokens", "total", compact, True),
-    Column("cost_usd", "cost", money, True),
+    Column("cost_usd", "cost", bounded_money(), True),
     Column("cost_per_query_usd", "$/query", lambda v: money(v, 6), True),
     Column("unpriced_calls", "unpriced", count, True),
 ]
@@ -82,7 +93,10 @@ def report_document(report: Report) -> dict[str, Any]:
 def report(
     ctx: typer.Context,
     by: Annotated[
-        str, typer.Option("--by", help="Group keys, comma-separated: profile,task,...")
+        str,
+        typer.Option(
+            "--by", help=f"Group keys, comma-separated, from: {', '.join(GROUP_KEYS)}."
+        ),
     ] = "profile",
     since: SinceOption = None,
     until: UntilOption = None,
@@ -93,7 +107,7 @@ def report(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Tokens and cost grouped by profile, task, model, provider, platform,
-    day, week or month."""
+    cost source, day, week or month."""
     keys = parse_group_keys(by)
     with state(ctx).workspace() as workspace:
         if not no_scan:
@@ -109,6 +123,10 @@ def report(
             workspace.ledger, window, keys, workspace.infrastructure()
         )
         disagreements = estimate_disagreements(workspace.ledger, window)
+        notes = []
+        if fmt is Format.table:
+            empty = not result.totals["calls"]
+            notes = table_notes(workspace, window, empty)
     # Token columns with nothing in them are left out of the table only;
     # JSON and CSV always carry every column.
     numbers = [
@@ -128,14 +146,17 @@ def report(
     )
     if fmt is Format.table:
         for row in disagreements:
-            note(
-                f"note: the agent estimated {money(row['agent_cost_usd'])} for "
-                f"{row['model']}, {row['priced_with']} gives "
-                f"{money(row['cost_usd'])} ({float(row['difference_share']):+.0%})"
-            )
+            note(f"note: {describe_disagreement(row, money)}")
+        print_notes(partial_note([*result.rows, result.totals]) + notes)
+        infra_note(result)
+
+
+def infra_note(result: Report) -> None:
+    """How the infrastructure's cost enters the cost per query."""
     infra = result.infrastructure
-    if fmt is Format.table and infra.monthly_usd:
-        note(
-            f"cost/query includes ${infra.monthly_usd}/month of infrastructure "
-            f"spread over {result.totals['calls'] or 0:,} calls in {result.days} days"
-        )
+    if not infra.monthly_usd or not result.totals["calls"]:
+        return
+    note(
+        f"cost/query includes {money(infra.monthly_usd, 2)}/month of infrastructure "
+        f"shared over the {result.window_calls:,} calls of {result.days} days"
+    )

@@ -14,7 +14,10 @@ from costaudit.interfaces.cli.output import Column, Format, count, emit
 
 
 def scan(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
-    """Scan every source incrementally and price what is new."""
+    """Scan every source incrementally and price what is new.
+
+    Exits with 1 when a file could not be read (named on stderr); what the
+    other files gave is stored all the same."""
     with state(ctx).workspace() as workspace:
         summary = scan_with_progress(workspace)
         total = workspace.ledger.record_count()
@@ -35,3 +38,6 @@ def scan(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
     }
     emit(fmt, document, rows, columns, title="Scan")
     note(f"ledger holds {total:,} usage records")
+    if summary.errors:
+        # Exit 1: a file was not read, though everything else was stored.
+        raise typer.Exit(1)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from costaudit.analysis.top import top_operations
+from costaudit.analysis.top import Rank, top_operations
 from costaudit.interfaces.cli.context import (
     FormatOption,
     NoScanOption,
@@ -18,14 +18,13 @@ from costaudit.interfaces.cli.context import (
     scan_with_progress,
     state,
 )
-from costaudit.interfaces.cli.output import (
-    Column,
-    Format,
-    compact,
-    count,
-    emit,
-    money,
+from costaudit.interfaces.cli.notes import (
+    bounded_money,
+    partial_note,
+    print_notes,
+    table_notes,
 )
+from costaudit.interfaces.cli.output import Column, Format, compact, count, emit
 
 COLUMNS = [
     Column("profile", "profile"),
@@ -33,9 +32,10 @@ COLUMNS = [
     Column("runs", "runs", count, True),
     Column("total_tokens", "tokens", compact, True),
     Column("tokens_per_run", "tokens/run", compact, True, optional=2),
-    Column("cost_usd", "cost", money, True),
-    Column("cost_per_run_usd", "cost/run", money, True, optional=1),
-    Column("cost_per_month_usd", "cost/month", money, True),
+    Column("cost_usd", "cost", bounded_money(), True),
+    Column("cost_per_run_usd", "cost/run", bounded_money(), True, optional=1),
+    Column("cost_per_month_usd", "cost/month", bounded_money(), True),
+    Column("unpriced_calls", "unpriced", count, True, optional=3),
 ]
 
 
@@ -43,8 +43,8 @@ def top(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many rows.")] = 5,
     rank: Annotated[
-        str, typer.Option("--rank", help="Rank by cost or tokens.")
-    ] = "cost",
+        Rank, typer.Option("--rank", help="Rank by cost or tokens.")
+    ] = Rank.cost,
     since: SinceOption = None,
     until: UntilOption = None,
     tz: TzOption = None,
@@ -61,4 +61,8 @@ def top(
             tuple(profile or ()),
         )  # fmt: skip
         rows = top_operations(workspace.ledger, window, limit, rank)
-    emit(fmt, {"rows": rows}, rows, COLUMNS, title=f"Top {limit} operations by {rank}")
+        notes = table_notes(workspace, window, not rows) if fmt is Format.table else []
+    title = f"Top {limit} operations by {rank.value}"
+    emit(fmt, {"rows": rows}, rows, COLUMNS, title=title)
+    if fmt is Format.table:
+        print_notes(partial_note(rows) + notes)
