@@ -12,6 +12,7 @@ from costaudit.strategies.cache_key import (
     canonical_request,
     prompt_cache_key,
     request_cache_key,
+    stable_system_prompt,
 )
 
 SYSTEM = "You are a careful assistant."
@@ -317,6 +318,90 @@ def test_different_prompts_get_different_keys(first: str, second: str) -> None:
     same = prompt_cache_key("m", None, first) == prompt_cache_key("m", None, second)
 
     assert same == (first == second)
+
+
+# The system prompt's date and session lines
+
+HERMES_SYSTEM = (
+    "You are Hermes.\n\n## Memory\n- Invoices go out on the 1st; rent is due "
+    "2026-11-05.\n\nConversation started: {day}\nSession ID: {session}\n"
+    "Model: gpt-4.1-mini"
+)
+
+
+def hermes_system(day: str, session: str = "20261027_080405_ab12cd") -> str:
+    return HERMES_SYSTEM.format(day=day, session=session)
+
+
+@pytest.mark.parametrize(
+    ("line", "masked"),
+    [
+        ("Conversation started: Tuesday, October 27, 2026",
+         "Conversation started: <date>"),
+        ("Session ID: 20261027_080405_ab12cd", "Session ID: <id>"),
+        ("Current date: 2025-03-01", "Current date: <date>"),
+        ("Today is Monday, 3 March 2025.", "Today is <date>"),
+        ("Today's date is March 3, 2025.", "Today's date is <date>"),
+        ("- Current time: 14:05 UTC", "- Current time: <date>"),
+        ("Current date and time: 03/11/2026 09:12", "Current date and time: <date>"),
+    ],
+)  # fmt: skip
+def test_date_and_session_lines_are_masked(line: str, masked: str) -> None:
+    found = stable_system_prompt(f"Be brief.\n{line}\nUse metric units.")
+    assert found.text == f"Be brief.\n{masked}\nUse metric units."
+    assert found.masked == (line,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Invoices go out on the 1st of each month; rent is due 2026-11-05.",
+        "Date: always write dates as ISO 8601.",
+        "Time: keep answers short.",
+        "Session ID: none",
+        "Now: answer in English.",
+    ],
+)
+def test_dates_that_are_instructions_stay(text: str) -> None:
+    found = stable_system_prompt(text)
+    assert found.text == text and not found.changed
+
+
+def test_same_question_on_another_day_has_the_same_key() -> None:
+    monday = hermes_system("Monday, March 03, 2025")
+    tuesday = hermes_system("Tuesday, March 04, 2025", "20250304_101010_ffee00")
+
+    assert prompt_cache_key("m", monday, QUESTION) == prompt_cache_key(
+        "m", tuesday, QUESTION
+    )
+    raw = {"keep_volatile_lines": True}
+    assert prompt_cache_key("m", monday, QUESTION, **raw) != prompt_cache_key(
+        "m", tuesday, QUESTION, **raw
+    )
+    # Other instructions still change the key.
+    other = monday.replace("Invoices", "Receipts")
+    assert prompt_cache_key("m", other, QUESTION) != prompt_cache_key(
+        "m", monday, QUESTION
+    )
+
+
+def test_anthropic_system_blocks_are_masked_too() -> None:
+    def request(day: str) -> dict[str, Any]:
+        return {
+            "model": "claude-sonnet-4-5",
+            "system": [{"type": "text", "text": hermes_system(day)}],
+            "messages": [{"role": "user", "content": QUESTION}],
+        }
+
+    assert request_cache_key(request("Monday, March 03, 2025")) == request_cache_key(
+        request("Friday, March 07, 2025")
+    )
+
+
+@given(st.text(max_size=200))
+def test_masking_is_idempotent(text: str) -> None:
+    once = stable_system_prompt(text).text
+    assert stable_system_prompt(once).text == once
 
 
 # ExactCache

@@ -24,10 +24,21 @@ STABLE = [
     "Fix this:\n```python\nstamp = datetime.now()\nprint(latest)\n```",
     "why does `date.today()` return a naive date",
     "> The weather today is fine.\nWhat figure of speech is this?",
+    "Review this function:\n```python\ndef load(path):\n    return open(path)\n```",
+    "What does os.path.join do?",
+    "Convert 90 km/h to m/s",
+    "Write a regex that matches dates like 03/11/2026",
     "",
 ]
 
 VOLATILE = [
+    ("Review the staged changes before I commit.", ["staged changes"]),
+    ("What does the diff change?", ["the diff"]),
+    ("Make the test suite pass.", ["the test suite"]),
+    (
+        "Write pytest cases for parse_duration in invoice_parser/durations.py",
+        ["invoice_parser/durations.py"],
+    ),
     ("summarise today's inbox", ["today's", "inbox"]),
     ("```\nwhat's the weather today", ["weather", "today"]),
     ("summarise today\u2019s inbox", ["today's", "inbox"]),

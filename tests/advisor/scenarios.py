@@ -21,7 +21,7 @@ from costaudit.ledger.store import Ledger
 from costaudit.pricing.apply import price_ledger
 from costaudit.pricing.pricer import Pricer
 from costaudit.record import UsageRecord
-from costaudit.sources.base import PathState, ScanBatch
+from costaudit.sources.base import CallEvent, PathState, ScanBatch
 from costaudit.workspace import Options, Workspace
 
 # A Monday, 08:00 UTC: inside DeepSeek's peak hours in genai-prices.
@@ -67,14 +67,19 @@ class Scenario:
         self.config_path = root / "costaudit.toml"
         self.config_path.write_text("")
 
-    def write(self, records: Sequence[UsageRecord], config: str = "") -> None:
+    def write(
+        self,
+        records: Sequence[UsageRecord],
+        config: str = "",
+        events: Sequence[CallEvent] = (),
+    ) -> None:
         self.config_path.write_text(config)
         pricer = Pricer(load_config(self.config_path, required=True))
         ledger = Ledger.open(self.ledger_path)
         try:
             ledger.store_batch(
                 ScanBatch("hermes", "state.db", PathState("hermes", "state.db"),
-                          list(records))
+                          list(records), list(events))
             )  # fmt: skip
             price_ledger(ledger, pricer)
         finally:
@@ -124,6 +129,25 @@ class FakeEmbedder:
                 vector = np.random.default_rng(seed).normal(size=self.dim)
                 out[row] = vector / np.linalg.norm(vector)
         return out
+
+
+def call_event(
+    session: str, at: datetime, prompt_tokens: int, **fields: Any
+) -> CallEvent:
+    """One call as Hermes' agent.log records it."""
+    values: dict[str, Any] = {
+        "source": "hermes_agent_log",
+        "event_key": f"{session}:{at.timestamp()}:{prompt_tokens}",
+        "path": "agent.log",
+        "at": at,
+        "model": "gpt-4.1-mini",
+        "profile": "default",
+        "session_id": session,
+        "prompt_tokens": prompt_tokens,
+        "output_tokens": 50,
+    }
+    values.update(fields)
+    return CallEvent(**values)
 
 
 def fake_embedder() -> FakeEmbedder:

@@ -1,4 +1,5 @@
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ from costaudit.analysis.advisor import STRATEGY_IDS, AdviceOptions, advice_secti
 from costaudit.errors import CostauditError
 from costaudit.interfaces.cli import app as cli_app
 from costaudit.interfaces.cli.commands import advise
+from costaudit.interfaces.cli.output import money
 from tests.advisor.scenarios import T0, Recorder, Scenario, hours
 
 PROMPT = "Give me a recipe for pancakes"
@@ -56,6 +58,8 @@ def test_json_lists_every_strategy_ranked(
     first = strategies[0]
     for key in ("share", "applies_to", "assumptions", "confidence", "change"):
         assert key in first
+    # Every confidence comes with its reason.
+    assert all(s["confidence_why"] for s in strategies)
     assert document["combined"]["savings_usd"] <= document["period"]["spend_usd"]
 
 
@@ -98,3 +102,63 @@ def test_audit_section_is_the_advice_document(history: Scenario) -> None:
 def test_unknown_strategy_is_refused(history: Scenario) -> None:
     with pytest.raises(CostauditError, match="did you mean 'batch'"):
         history.advise(AdviceOptions(only=("bacth",)))
+
+
+def _moves(n: int) -> list[dict[str, object]]:
+    return [{"from": f"m{i}", "savings_usd": Decimal(i)} for i in range(n)]
+
+
+def test_short_evidence_lists_print_whole() -> None:
+    lines = advise.evidence_lines({"tiers": _moves(4)})
+    assert [text for _, text in lines] == [
+        f"tiers: from m{i}, savings_usd {money(Decimal(i), 4)}" for i in range(4)
+    ]
+
+
+def test_long_lists_say_how_many_are_shown_and_what_the_rest_save() -> None:
+    lines = [text for _, text in advise.evidence_lines({"moves": _moves(12)})]
+    assert len(lines) == advise.SHOWN_ITEMS + 1
+    rest = sum(range(advise.SHOWN_ITEMS, 12))
+    assert lines[-1] == (
+        f"moves: {advise.SHOWN_ITEMS} of 12 shown; the other "
+        f"{12 - advise.SHOWN_ITEMS} save {money(Decimal(rest), 4)} (--format json)"
+    )
+
+
+def test_a_list_without_savings_is_cut_without_a_sum() -> None:
+    items = [{"prompt": f"p{i}", "repeats": i} for i in range(9)]
+    lines = [text for _, text in advise.evidence_lines({"not_cacheable": items})]
+    assert (
+        lines[-1] == f"not_cacheable: {advise.SHOWN_ITEMS} of 9 shown (--format json)"
+    )
+
+
+def test_a_list_cut_in_the_document_gives_its_total() -> None:
+    evidence = {"repeated_prompts": _moves(10), "repeated_prompts_total": 25}
+    lines = [text for _, text in advise.evidence_lines(evidence)]
+    assert (
+        lines[-1]
+        == f"repeated_prompts: {advise.SHOWN_ITEMS} of 25 shown (--format json)"
+    )
+    assert not any(line.startswith("repeated_prompts_total") for line in lines)
+
+
+def test_text_shows_why_the_confidence(
+    history: Scenario,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert run(history) == 0
+    out = capsys.readouterr().out
+    assert "why high: 2 hits on prompts repeated word for word" in out
+    assert "tiers: tier expert" in out
+
+
+def test_explain_prompt_caching_says_what_it_skipped(
+    history: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(history, "--explain", "prompt_caching") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("examined 4 records")
+    assert "prefix under 1,024 tokens, which providers do not cache" in out

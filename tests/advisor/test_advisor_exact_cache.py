@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from costaudit.analysis.advisor import exact_cache
-from costaudit.analysis.advisor.model import Confidence
+from costaudit.analysis.advisor.model import Confidence, finish
 from tests.advisor.scenarios import T0, Recorder, Scenario, hours
 
 
@@ -94,6 +94,64 @@ def test_a_hit_on_a_multi_call_session_saves_its_first_call(
     assert second.cost is not None
     assert draft.projected[second.index] == second.cost - second.cost / 4
     assert draft.evidence["multi_call_hits"] == 1
+    (repeat,) = draft.evidence["repeated_prompts"]
+    assert (repeat["calls_answered"], repeat["calls_of_hit_records"]) == (1, 4)
+    assert repeat["cost_of_hit_records_usd"] == second.cost
+    assert repeat["savings_usd"] == second.cost / 4
+
+
+def test_applies_to_counts_the_calls_a_cache_answers(
+    scenario: Scenario, record: Recorder
+) -> None:
+    """Three sessions of four calls repeat a prompt: the cache answers the
+    first call of two of them, so it applies to 2 calls, not 8."""
+    prompt = "Give me a recipe for pancakes"
+    scenario.write([record(prompt, calls=4, at=T0 + hours(i)) for i in range(3)])
+    facts = scenario.facts()
+    strategy = finish(
+        facts.history, exact_cache.ID, exact_cache.TITLE, exact_cache.GROUP,
+        exact_cache.analyse(facts),
+    )  # fmt: skip
+    assert strategy.applies_to["calls"] == 2
+    assert strategy.applies_to["tasks"][0]["calls"] == 2
+    assert strategy.draft.confidence_why.startswith("2 of the 2 hits start multi-call")
+
+
+def test_the_date_in_the_system_prompt_does_not_split_the_cache(
+    scenario: Scenario, record: Recorder
+) -> None:
+    """Hermes ends its system prompt with the day the conversation started.
+    Masked, the same question asked on three days hits twice; keyed on the
+    prompt as sent, it would never hit, and the report says so."""
+    prompt = "Give me a recipe for pancakes"
+    days = ["Monday, March 03, 2025", "Tuesday, March 04, 2025",
+            "Wednesday, March 05, 2025"]  # fmt: skip
+    scenario.write(
+        [record(prompt, at=T0 + hours(24 * i),
+                system_prompt=f"You are Hermes.\n\nConversation started: {day}")
+         for i, day in enumerate(days)]
+    )  # fmt: skip
+    draft = exact_cache.analyse(scenario.facts())
+
+    assert draft.evidence["hits"] == 2
+    dates = draft.evidence["system_prompt_dates"]
+    assert dates["records_with_masked_lines"] == 3
+    assert dates["masked_lines"][0] == "Conversation started: Monday, March 03, 2025"
+    assert (dates["system_prompts_as_sent"], dates["system_prompts_masked"]) == (3, 1)
+    assert dates["hits_keyed_on_prompt_as_sent"] == 0
+    assert dates["savings_keyed_on_prompt_as_sent_usd"] == 0
+    assert any(c.startswith("the system prompt carries the date") for c in draft.change)
+    assert any("masks the date" in a for a in draft.assumptions)
+
+
+def test_a_prompt_about_the_workspace_is_not_cached(
+    scenario: Scenario, record: Recorder
+) -> None:
+    prompt = "Review the staged changes and point out anything risky."
+    scenario.write([record(prompt, at=T0 + hours(i)) for i in range(3)])
+    draft = exact_cache.analyse(scenario.facts())
+    assert draft.evidence["hits"] == 0
+    assert "(workspace)" in draft.evidence["not_cacheable"][0]["reasons"][0]
 
 
 def test_side_calls_and_unpriced_records_are_not_looked_up(

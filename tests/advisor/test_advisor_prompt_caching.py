@@ -29,16 +29,71 @@ def test_repeated_system_prompt_never_read_from_cache(
     draft = prompt_caching.analyse(facts)
     first, warm, cached = facts.history.rows
 
-    # Calls 2 to 5 could have read the prefix at $0.10 instead of $0.40 per
-    # MTok; OpenAI charges no premium to write it.
+    # The repeated prefix is the smallest prompt a call sent (the warm
+    # record's, system prompt and 50 tokens of tools). Calls 2 to 5 could
+    # have read it at $0.10 instead of $0.40 per MTok; OpenAI charges no
+    # premium to write it.
+    prefix = size + 50
     assert first.cost is not None and warm.cost is not None
-    assert first.cost - draft.projected[first.index] == 4 * size * Decimal("0.3") / MTOK
-    assert warm.cost - draft.projected[warm.index] == size * Decimal("0.3") / MTOK
+    saved = first.cost - draft.projected[first.index]
+    assert saved == 4 * prefix * Decimal("0.3") / MTOK
+    assert warm.cost - draft.projected[warm.index] == prefix * Decimal("0.3") / MTOK
     assert cached.index not in draft.projected
     (found,) = draft.evidence["repeated_prefix_not_read"]
     assert (found["provider"], found["records"], found["tokens_readable"]) == (
-        "openai", 2, 5 * size,
+        "openai", 2, 5 * prefix,
     )  # fmt: skip
+    assert found["prefix_tokens"] == prefix
+
+
+def test_tool_schemas_count_in_the_prefix(scenario: Scenario, record: Recorder) -> None:
+    """A system prompt under the cacheable minimum, sent with 3,000 tokens of
+    tool schemas on every call: the prefix is cacheable after all."""
+    short = "You are brief."
+    scenario.write(
+        [record(system_prompt=short, calls=4, input_tokens=4 * 3_200),
+         record(system_prompt=short, calls=2, input_tokens=2 * 3_400,
+                at=T0 + timedelta(hours=3))]
+    )  # fmt: skip
+    facts = scenario.facts()
+    draft = prompt_caching.analyse(facts)
+    first, _second = facts.history.rows
+
+    assert first.cost is not None
+    assert first.cost - draft.projected[first.index] == (
+        3 * 3_200 * Decimal("0.3") / MTOK
+    )
+    (found,) = draft.evidence["repeated_prefix_not_read"]
+    assert found["prefix_tokens"] == 3_200
+    assert "smallest prompt per call" in found["prefix_from"]
+
+
+def test_explain_lists_what_was_skipped_and_why(
+    scenario: Scenario, record: Recorder
+) -> None:
+    scenario.write(
+        [record(system_prompt=SYSTEM, calls=3, input_tokens=6_000,
+                cache_read_tokens=3_000),
+         record(model="qwen2.5-3b-instruct", provider="local",
+                endpoint="http://127.0.0.1:8080/v1", calls=2),
+         record(call_kind="title_generation"),
+         record(system_prompt="Be brief.", input_tokens=300,
+                at=T0 + timedelta(hours=1))]
+    )  # fmt: skip
+    draft = prompt_caching.analyse(scenario.facts())
+
+    assert draft.projected == {}
+    assert draft.confidence_why.startswith("none of the 4 priced records")
+    reasons = {s["reason"]: s["records"] for s in draft.evidence["skipped"]}
+    assert reasons == {
+        "reads the provider's cache already": 1,
+        "a local model: no provider cache to use": 1,
+        "a side call (title, compression, ...): it sends a prompt of its own, "
+        "not the session's prefix": 1,
+        "prefix under 1,024 tokens, which providers do not cache": 1,
+    }
+    assert draft.steps[0].startswith("examined 4 records")
+    assert "  skipped 1 records (2 calls): a local model" in "\n".join(draft.steps)
 
 
 def test_cache_writes_never_read(scenario: Scenario, record: Recorder) -> None:

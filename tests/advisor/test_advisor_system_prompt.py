@@ -64,3 +64,23 @@ def test_models_without_their_tokenizer_are_labelled_estimates(
     )  # fmt: skip
     draft = system_prompt.analyse(scenario.facts())
     assert draft.evidence["profiles"][0]["tokenizer"] == "o200k_base, estimate"
+
+
+def test_each_model_of_a_profile_keeps_its_own_tokenizer_label(
+    scenario: Scenario, record: Recorder
+) -> None:
+    """One profile on two models: gpt-4.1-mini is counted exactly, and does
+    not become an estimate because deepseek-chat of the same profile is."""
+    scenario.write(
+        [record(system_prompt=LONG_PROMPT, input_tokens=20_000),
+         record(system_prompt=LONG_PROMPT, model="deepseek-chat",
+                provider="deepseek", input_tokens=20_000)]
+    )  # fmt: skip
+    draft = system_prompt.analyse(scenario.facts())
+
+    labels = {p["model"]: p["tokenizer"] for p in draft.evidence["profiles"]}
+    assert labels == {
+        "gpt-4.1-mini": "o200k_base, exact",
+        "deepseek-chat": "o200k_base, estimate",
+    }
+    assert draft.confidence_why.startswith("1 of 2 profile and model pairs")

@@ -115,13 +115,38 @@ COMMON = frozenset(
         """
     )
 )
+#: Words that only hold a sentence together: "how do I" and "how can I",
+#: "what is" and "what's" ask the same thing.
+FUNCTION_WORDS = frozenset(
+    _split(
+        """
+        a an the this that these those it its i me my we our you your he she
+        they them their his her what which who whom whose why how when where
+        is are was were be been being am do does did have has had can could
+        will would shall should may might must please i'm i've i'd i'll
+        there here some any
+        """
+    )
+)
 #: Words that carry a role in "A <word> B" yet are in COMMON.
 ROLE_WORDS = frozenset(_split("best worst new old first last next"))
 
 NEGATIONS = frozenset(
     _split(
         "not no never cannot none nothing nobody neither nor nowhere "
-        "shouldn't wouldn't couldn't"
+        "shouldn't wouldn't couldn't without absence lack lacks lacking"
+    )
+)
+#: Words a negation skips on its way to the word it negates: "does not
+#: *contain*", "is never *safe*", "do not use *the euro*".
+NEGATION_SKIP = frozenset(
+    _split(
+        """
+        be is are was were been being am do does did have has had get gets
+        got any a an the my your our their his her its it this that these
+        those to of for in on at so too very really even ever yet still
+        always just all use used using make making
+        """
     )
 )
 
@@ -144,6 +169,25 @@ OPPOSITES: tuple[tuple[str, str], ...] = tuple(
             benefit/drawback true/false win/lose north/south east/west hot/cold
             long/short inner/outer synchronous/asynchronous sync/async
             public/private client/server
+            local/remote local/global source/target source/destination
+            src/dst internal/external inbound/outbound incoming/outgoing
+            upstream/downstream frontend/backend horizontal/vertical
+            row/column prefix/suffix head/tail static/dynamic
+            mutable/immutable positive/negative odd/even forward/backward
+            send/receive zip/unzip expand/collapse attach/detach mount/unmount
+            subscribe/unsubscribe follow/unfollow block/unblock pause/resume
+            archive/unarchive upgrade/downgrade up/down on/off online/offline
+            light/dark free/paid cheap/expensive easy/hard easy/difficult
+            simple/complex old/new oldest/newest earliest/latest past/future
+            more/less most/least better/worse faster/slower cheaper/dearer
+            cheaper/more_expensive larger/smaller bigger/smaller large/small
+            big/small higher/lower high/low highest/lowest largest/smallest
+            longest/shortest longer/shorter stronger/weaker strong/weak
+            older/younger heavier/lighter deposit/withdraw credit/debit
+            lend/borrow profit/loss gain/loss rent/buy male/female men/women
+            man/woman boy/girl day/night summer/winter inside/outside
+            indoor/outdoor legal/illegal possible/impossible valid/invalid
+            safe/unsafe visible/invisible
             """
         )
     )

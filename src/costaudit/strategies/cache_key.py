@@ -7,6 +7,14 @@ response format, seed and any setting we do not know. Settings that change
 only delivery or bookkeeping (streaming, user and request ids, timeouts,
 metadata, prompt-cache hints) are left out.
 
+Agents write the date, and sometimes a session id, into the system prompt
+(Hermes ends it with "Conversation started: Tuesday, October 27, 2026").
+Keyed on the raw text, a repeat only hits on the same day. The key is taken
+over the system prompt with those values masked (:func:`stable_system_prompt`),
+so the same question under the same instructions hits on any day; a prompt
+whose answer depends on the date is for the caller to keep out of the cache
+(:mod:`costaudit.strategies.volatility`), as it is anyway.
+
 OpenAI chat requests and Anthropic messages requests both reduce to one
 canonical form, so the same conversation gets the same key in either shape.
 Leading ``system`` messages become the system prompt, a plain string content
@@ -25,6 +33,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -40,12 +49,14 @@ __all__ = [
     "CacheHit",
     "CacheStats",
     "ExactCache",
+    "StableText",
     "canonical_request",
     "prompt_cache_key",
     "request_cache_key",
+    "stable_system_prompt",
 ]
 
-CACHE_KEY_VERSION = 1
+CACHE_KEY_VERSION = 2
 """Part of every key, so a change to the canonical form starts a new cache."""
 
 IGNORED_PARAMETERS = frozenset(
@@ -93,14 +104,87 @@ _MESSAGE_FIELDS = frozenset({"messages", "system", "model"})
 # provider's own bookkeeping, never the text the model reads.
 _IGNORED_PART_KEYS = frozenset({"cache_control", "citations"})
 
+# A line of the system prompt that states when the conversation started or
+# which session it is: a label, then ":", "=" or "is", then the value.
+_DATE_LABELS = (
+    r"(?:conversation|session|chat) (?:started|start(?:ed)? (?:at|on)|began|start"
+    r" time)|(?:current|today'?s|local|utc) (?:date(?: and time)?|time|datetime"
+    r"|timestamp)|today|the (?:current )?date|date(?: and time)?|time|datetime"
+    r"|timestamp|now"
+)
+_ID_LABELS = r"(?:session|conversation|chat|request|run|trace) id"
+_LABELLED_LINE = re.compile(
+    rf"^(?P<label>[ \t>*#-]*(?P<name>{_DATE_LABELS}|{_ID_LABELS})"
+    r"\s*(?::|=|\bis\b)\s*)(?P<value>[^\n]*?)\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE_VALUE = re.compile(
+    rf"\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}"
+    rf"|\d{{1,2}}:\d{{2}}|\b{_MONTH} \d{{1,2}}\b|\b\d{{1,2}}(?:st|nd|rd|th)? {_MONTH}"
+    r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b",
+    re.IGNORECASE,
+)
+_ID_VALUE = re.compile(r"^[\w.:-]*\d[\w.:-]*$")
+_LABEL_HINTS = ("date", "time", "started", "began", "today", " id", "now")
 
-def request_cache_key(request: Mapping[str, Any], *, scope: str = "") -> str:
+
+@dataclass(frozen=True, slots=True)
+class StableText:
+    """A system prompt with the values that change by day or session masked."""
+
+    text: str
+    masked: tuple[str, ...] = ()
+    """The lines as they were, before masking, in order."""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.masked)
+
+
+def stable_system_prompt(text: str) -> StableText:
+    """Mask the date, time and session id lines of a system prompt.
+
+    Only a labelled line is touched ("Conversation started: ...", "Current
+    date: ...", "Today is ...", "Session ID: ..."), and only when its value
+    looks like a date, a time or an id: a date elsewhere in the prompt (a
+    deadline, a birthday) is part of the instructions and stays. The label
+    is kept and the value becomes ``<date>`` or ``<id>``, so two prompts
+    that differ only there become one text.
+    """
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _LABEL_HINTS):
+        return StableText(text)
+    masked: list[str] = []
+
+    def mask(match: re.Match[str]) -> str:
+        value = match.group("value")
+        is_id = match.group("name").lower().endswith(" id")
+        if is_id and _ID_VALUE.match(value):
+            placeholder = "<id>"
+        elif not is_id and _DATE_VALUE.search(value):
+            placeholder = "<date>"
+        else:
+            return match.group()
+        masked.append(match.group().strip())
+        return match.group("label") + placeholder
+
+    stable = _LABELLED_LINE.sub(mask, text)
+    return StableText(stable, tuple(masked))
+
+
+def request_cache_key(
+    request: Mapping[str, Any], *, scope: str = "", keep_volatile_lines: bool = False
+) -> str:
     """Return the cache key (64 hex digits) of a chat or messages request.
 
     ``scope`` keeps separate caches apart in one store, for example one per
     tenant, so that one user is never served another user's answer.
+    ``keep_volatile_lines`` keys on the system prompt as sent, date line and
+    all (see :func:`stable_system_prompt`).
     """
-    return _digest(scope, canonical_request(request))
+    canonical = canonical_request(request, keep_volatile_lines=keep_volatile_lines)
+    return _digest(scope, canonical)
 
 
 def prompt_cache_key(
@@ -109,6 +193,7 @@ def prompt_cache_key(
     prompt: str,
     *,
     scope: str = "",
+    keep_volatile_lines: bool = False,
     **parameters: Any,
 ) -> str:
     """Return the key of a single-turn request, as history records one.
@@ -121,11 +206,15 @@ def prompt_cache_key(
         messages.append({"role": "system", "content": system_prompt})
     messages.append({"role": "user", "content": prompt})
     return request_cache_key(
-        {**parameters, "model": model, "messages": messages}, scope=scope
+        {**parameters, "model": model, "messages": messages},
+        scope=scope,
+        keep_volatile_lines=keep_volatile_lines,
     )
 
 
-def canonical_request(request: Mapping[str, Any]) -> dict[str, Any]:
+def canonical_request(
+    request: Mapping[str, Any], *, keep_volatile_lines: bool = False
+) -> dict[str, Any]:
     """Return the JSON-ready form of ``request`` that the key is a hash of."""
     model = request.get("model")
     if not isinstance(model, str) or not model.strip():
@@ -140,12 +229,21 @@ def canonical_request(request: Mapping[str, Any]) -> dict[str, Any]:
     while messages and _role(messages[0]) == "system":
         system.extend(_content_parts(messages.pop(0).get("content"), ids))
 
+    if not keep_volatile_lines:
+        system = [_stable_part(part) for part in system]
     return {
         "model": model.strip(),
         "system": system,
         "messages": [_message(m, ids) for m in messages],
         "parameters": _parameters(request),
     }
+
+
+def _stable_part(part: Any) -> Any:
+    """A system text part with its date and session id lines masked."""
+    if isinstance(part, dict) and isinstance(part.get("text"), str):
+        return {**part, "text": stable_system_prompt(part["text"]).text}
+    return part
 
 
 def _digest(scope: str, canonical: dict[str, Any]) -> str:

@@ -7,7 +7,9 @@ question with another number (three tips or ten: 0.95). Serving the cached
 answer there is worse than a miss: the user gets a confident wrong answer.
 Each guard compares the new prompt with the cached one on one feature that
 the embedding blurs, and says in words why it vetoed, so a report can show
-the reason next to the pair.
+the reason next to the pair. One guard also weighs the similarity itself
+(:class:`SwapGuard`: two prompts that differ in a single word need more of
+it), which the cache passes to :func:`run_guards`.
 
 The guards are lexical and lean strict: a false veto costs one model call,
 a false hit costs a wrong answer. They read English; in other languages
@@ -21,7 +23,7 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from costaudit.strategies import _lexicon as lex
 
@@ -34,6 +36,8 @@ __all__ = [
     "NumberGuard",
     "OrderGuard",
     "Rejection",
+    "ScoredGuard",
+    "SwapGuard",
     "run_guards",
 ]
 
@@ -60,13 +64,40 @@ class Guard(Protocol):
         ...
 
 
+@runtime_checkable
+class ScoredGuard(Protocol):
+    """A guard whose verdict also depends on how similar the prompts are."""
+
+    @property
+    def name(self) -> str: ...
+
+    def check(self, query: str, cached: str) -> str | None: ...
+
+    def check_scored(self, query: str, cached: str, similarity: float) -> str | None:
+        """Why ``cached``'s answer must not serve ``query`` at this cosine."""
+        ...
+
+
 def run_guards(
-    guards: Iterable[Guard], query: str, cached: str
+    guards: Iterable[Guard],
+    query: str,
+    cached: str,
+    similarity: float | None = None,
 ) -> tuple[Rejection, ...]:
-    """Run every guard, not only up to the first veto, so reports show all."""
+    """Run every guard, not only up to the first veto, so reports show all.
+
+    ``similarity`` goes to the guards that weigh it (:class:`ScoredGuard`);
+    without it they judge as strictly as they can.
+    """
     found = []
     for guard in guards:
-        detail = guard.check(query, cached)
+        # getattr, not isinstance: a runtime Protocol check costs more than
+        # most guards (this runs for every candidate of every lookup).
+        scored = None if similarity is None else getattr(guard, "check_scored", None)
+        if scored is not None:
+            detail = scored(query, cached, similarity)
+        else:
+            detail = guard.check(query, cached)
         if detail is not None:
             found.append(Rejection(guard.name, detail))
     return tuple(found)
@@ -123,15 +154,38 @@ _QUANTITY_WORD = re.compile(
 _UNIT_CONTEXT = frozenset(("to", "in", "into", "from", "a", "an", "per", "of"))
 
 
+# Digits in three or more groups (dates, versions, addresses) or a clock
+# time: the layout is part of the question ("03/11/2026" or "2026-11-03").
+# A leading "v" ("v2.10.0") changes nothing.
+_LAID_OUT = re.compile(
+    r"(?<![\w.])[vV]?(\d+(?:(?:[/.\-]\d+){2,}|:\d+(?::\d+)?))(?![\w])"
+)
+_DIGITS = re.compile(r"\d+")
+
+
 @dataclass(frozen=True)
 class _Quantities:
     numbers: frozenset[float]
     units: frozenset[str]
     dates: frozenset[str]
+    layouts: frozenset[str]
+
+
+def _layouts(text: str) -> frozenset[str]:
+    """How numbers are written: "03/11/2026" -> "dd/dd/yyyy".
+
+    Padding does not count ("3/11/2026" is laid out the same way); a group
+    of four digits reads as a year, every other group as "dd".
+    """
+    return frozenset(
+        _DIGITS.sub(lambda d: "yyyy" if len(d.group()) == 4 else "dd", m.group(1))
+        for m in _LAID_OUT.finditer(text)
+    )
 
 
 @functools.lru_cache(maxsize=_MEMO)
 def _quantities(text: str) -> _Quantities:
+    layouts = _layouts(_plain(text))
     tokens = list(_QUANTITY_WORD.finditer(_plain(text).lower()))
     words = [m.group().removesuffix("'s") for m in tokens]
     numbers: set[float] = set()
@@ -150,7 +204,7 @@ def _quantities(text: str) -> _Quantities:
         elif word in lex.CALENDAR and _is_date_use(words, i):
             dates.add(lex.MONTHS.get(word, word))
     numbers.update(_spelled_numbers(words))
-    return _Quantities(frozenset(numbers), frozenset(units), frozenset(dates))
+    return _Quantities(frozenset(numbers), frozenset(units), frozenset(dates), layouts)
 
 
 def _after_number(words: Sequence[str], i: int) -> bool:
@@ -220,7 +274,9 @@ class NumberGuard:
     """Numbers, units and dates must agree: 5 km is neither 8 km nor 5 miles.
 
     A 1 on one side only is ignored: "convert a km" and "convert 1 km", or
-    "which one is better" and "which is better", mean the same.
+    "which one is better" and "which is better", mean the same. The same
+    digits written another way veto too: a regex for "03/11/2026" does not
+    match "2026-11-03".
     """
 
     name = "numbers"
@@ -233,6 +289,8 @@ class NumberGuard:
             return f"units {_fmt(a.units)} vs {_fmt(b.units)}"
         if a.dates != b.dates:
             return f"dates {_fmt(a.dates)} vs {_fmt(b.dates)}"
+        if a.layouts != b.layouts:
+            return f"written as {_fmt(a.layouts)} vs {_fmt(b.layouts)}"
         return None
 
 
@@ -337,17 +395,32 @@ def _unmatched(
     for name in sorted(names):
         if _mentions(other_text, name) or name in other_initials:
             continue
+        if _member_mentioned(name, other_text):
+            continue
         if " " in name and _run_mentioned(name, other_text, other_names):
             continue
         missing.append(name)
     return missing
 
 
+def _member_mentioned(name: str, other_text: str) -> bool:
+    """``datasets.Metric`` is named by "Metric": a qualified name and its
+    last part mean the same thing. ``os.path.join`` is still not
+    ``os.path.split``, whose last part differs."""
+    if " " in name or "." not in name.strip("."):
+        return False
+    member = name.rstrip(".").rsplit(".", 1)[1]
+    return len(member) >= 3 and not member.isdigit() and _mentions(other_text, member)
+
+
 def _run_mentioned(name: str, other_text: str, other_names: frozenset[str]) -> bool:
     """ "Trump" stands for "Donald Trump", but "Simpson Desert" is not
     "Great Basin Desert": the last word counts unless the other prompt puts
-    other words before it."""
+    other words before it. Every word in another order counts too ("the
+    Hub Python Library", "the Python library for the Hub")."""
     if _mentions(other_text, _initials(name)):
+        return True
+    if all(_mentions(other_text, part) for part in name.split()):
         return True
     last = name.split()[-1]
     rivals = [
@@ -395,6 +468,20 @@ def _content(words: Sequence[str]) -> list[tuple[int, str]]:
     ]
 
 
+# "Out of X" and "away from X" leave X, as "from X" does.
+_LEAVING = {("out", "of"), ("away", "from")}
+
+
+def _leaving(words: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        if out and (out[-1], word) in _LEAVING:
+            out[-1] = "from"
+        else:
+            out.append(word)
+    return out
+
+
 def _left_of(words: Sequence[str], content: list[tuple[int, str]], i: int) -> str:
     """What is compared or moved before marker ``i``: "X [faster] than"."""
     left = [(j, w) for j, w in content if j < i]
@@ -408,7 +495,7 @@ def _left_of(words: Sequence[str], content: list[tuple[int, str]], i: int) -> st
 @functools.lru_cache(maxsize=_MEMO)
 def _directed_pairs(text: str) -> frozenset[tuple[str, str, str]]:
     """(left, marker, right) around "to", "than", ...: ("km", "to", "mile")."""
-    words = _folded(text)
+    words = _leaving(_folded(text))
     content = _content(words)
     pairs = set()
     for i, word in enumerate(words):
@@ -460,13 +547,17 @@ def _swapped_roles(a: Sequence[str], b: Sequence[str]) -> tuple[str, str] | None
     return sa[k1], sa[k2]
 
 
+# "Move files to S3" and "move files from S3" go opposite ways.
+_WAY = {"to": "towards", "into": "towards", "onto": "towards", "from": "away"}
+
+
 class OrderGuard:
     """A question and its reversal are different questions.
 
     Catches "km to miles" vs "miles to km", "X faster than Y" vs "Y faster
-    than X", "from A to B" vs "from B to A", and two words that swapped
-    roles around a third ("does A imply B"). "X and Y", "X or Y", "X vs Y"
-    read the same both ways and pass.
+    than X", "from A to B" vs "from B to A", "migrate to X" vs "migrate
+    from X", and two words that swapped roles around a third ("does A imply
+    B"). "X and Y", "X or Y", "X vs Y" read the same both ways and pass.
     """
 
     name = "order"
@@ -476,6 +567,10 @@ class OrderGuard:
         for left, marker, right in sorted(pa - pb):
             if left != right and (right, marker, left) in pb - pa:
                 return f"'{left} {marker} {right}' vs '{right} {marker} {left}'"
+            way = _WAY.get(marker)
+            for other in (m for a, m, b in pb - pa if (a, b) == (left, right)):
+                if way and _WAY.get(other, way) != way:
+                    return f"'{left} {marker} {right}' vs '{left} {other} {right}'"
         swapped = _swapped_roles(_folded(query), _folded(cached))
         if swapped:
             return f"'{swapped[0]}' and '{swapped[1]}' swapped places"
@@ -486,10 +581,45 @@ class OrderGuard:
 # negation
 
 _CONTRACTED = re.compile(r"\w+n't|can't|won't")
+# A negation reaches no further than its clause.
+_CLAUSE_END = re.compile(r"[.,;:!?()\n]")
+_LOOKAHEAD = 4
+
+
+@dataclass(frozen=True)
+class _Negation:
+    word: str
+    #: The word it negates ("contain" in "don't contain gluten"), or "" when
+    #: none follows in its clause.
+    target: str
+
+
+def _stem(word: str) -> str:
+    """Crude English stem, enough to see "contains" in "containing"."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
 
 
 @functools.lru_cache(maxsize=_MEMO)
-def _negations(text: str) -> tuple[str, ...]:
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(_stem(w) for w in _folded(text))
+
+
+def _negated_word(text: str, words: list[re.Match[str]], k: int) -> str:
+    """The first word after negation ``k`` that carries meaning, if any."""
+    for m in words[k + 1 : k + 1 + _LOOKAHEAD]:
+        if _CLAUSE_END.search(text, words[k].end(), m.start()):
+            break
+        word = _fold(m.group())
+        if word and word not in lex.COMMON and word not in lex.NEGATION_SKIP:
+            return word
+    return ""
+
+
+@functools.lru_cache(maxsize=_MEMO)
+def _negations(text: str) -> tuple[_Negation, ...]:
     text = _plain(text)
     words = list(_WORD.finditer(text))
     found = []
@@ -504,9 +634,10 @@ def _negations(text: str) -> tuple[str, ...]:
         reply = word == "no" and text[m.end() : m.end() + 1] in (",", "!", ".")
         if reply and _is_sentence_start(text, m.start()):
             continue
-        if word in ("not", "no") and (before in ("why", "or", "if") or after == "only"):
+        idiom = before in ("why", "or", "if") or after == "only"
+        if word in ("not", "no") and idiom:
             continue
-        found.append(word)
+        found.append(_Negation(word, _negated_word(text, words, k)))
     return tuple(found)
 
 
@@ -515,15 +646,25 @@ class NegationGuard:
 
     Compares whether each side is negated at all, not how: "doesn't work"
     and "does not work" agree, and so do two prompts that each say "not".
+    When only one side is negated, the veto needs the negated word on the
+    other side too ("don't *contain* gluten" vs "contain gluten"): a
+    negation whose word the other prompt never uses is usually that word's
+    opposite said another way ("not mandatory" for "optional", "not clear"
+    for "uncertain"), and similarity judges those pairs well enough.
     """
 
     name = "negation"
 
     def check(self, query: str, cached: str) -> str | None:
         a, b = _negations(query), _negations(cached)
-        if bool(a) != bool(b):
-            side, word = ("new", a[0]) if a else ("cached", b[0])
-            return f"only the {side} prompt is negated ('{word}')"
+        if bool(a) == bool(b):
+            return None
+        negated, other, side = (a, cached, "new") if a else (b, query, "cached")
+        present = _stems(other)
+        for negation in negated:
+            if not negation.target or _stem(negation.target) in present:
+                said = f"{negation.word} {negation.target}".strip()
+                return f"only the {side} prompt is negated ('{said}')"
         return None
 
 
@@ -567,10 +708,74 @@ class AntonymGuard:
         return None
 
 
+# --------------------------------------------------------------------------
+# one word swapped
+
+_NUMBER_LIKE = re.compile(r"[-+]?\d[\d,_.]*")
+
+
+@functools.lru_cache(maxsize=_MEMO)
+def _content_words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in _folded(text) if w not in lex.FUNCTION_WORDS)
+
+
+def swapped_word(query: str, cached: str) -> tuple[str, str] | None:
+    """The one word that differs when everything else is the same, in order.
+
+    "Chemical symbol for gold" and "... for silver" give ("gold",
+    "silver"). Words that only hold the sentence together are skipped, so
+    "how do I" and "how can I" do not count; another form of the same word
+    ("reverse", "reversing") and numbers (NumberGuard's part) do not either.
+    """
+    a, b = _content_words(query), _content_words(cached)
+    if len(a) != len(b) or not a:
+        return None
+    differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    if len(differ) != 1:
+        return None
+    x, y = differ[0]
+    if _stem(x) == _stem(y) or _NUMBER_LIKE.fullmatch(x) or _NUMBER_LIKE.fullmatch(y):
+        return None
+    return differ[0]
+
+
+class SwapGuard:
+    """Two prompts that differ in one word need a higher similarity.
+
+    When all words but one are shared, the shared words carry the cosine:
+    "chemical symbol for gold" and "... for silver" score 0.84 with
+    all-MiniLM-L6-v2, above a usual threshold, while a swap for a true
+    synonym ("faster" and "quicker", "remove" and "delete") scores 0.95 or
+    more. So a one-word swap is vetoed below ``min_similarity``. The value
+    came from reading single-word swaps among Quora's question pairs,
+    whose synonym swaps mostly score above 0.93 (their duplicate labels
+    are too noisy to fit a number to).
+    """
+
+    name = "one word"
+
+    def __init__(self, min_similarity: float = 0.93) -> None:
+        self.min_similarity = min_similarity
+
+    def check(self, query: str, cached: str) -> str | None:
+        """Without a similarity, any one-word swap is a veto."""
+        return self.check_scored(query, cached, -1.0)
+
+    def check_scored(self, query: str, cached: str, similarity: float) -> str | None:
+        swap = swapped_word(query, cached)
+        if swap is None or similarity >= self.min_similarity:
+            return None
+        return (
+            f"only '{swap[0]}' vs '{swap[1]}' differs and similarity "
+            f"{similarity:.3f} < {self.min_similarity:.2f}"
+        )
+
+
 DEFAULT_GUARDS: tuple[Guard, ...] = (
     NumberGuard(),
     EntityGuard(),
     OrderGuard(),
     NegationGuard(),
     AntonymGuard(),
+    SwapGuard(),
 )

@@ -14,9 +14,17 @@ live on each request. Both get a :class:`Lookup` that keeps the nearest
 candidates with their similarity and any guard's veto, so a report can show
 why a prompt hit or missed and which pairs sit next to the threshold.
 
+Similarity alone is not enough when two stored prompts with different
+answers sit about equally close to a new one: the cache cannot tell which
+the user means, and picking the nearer is a coin toss. The best candidate
+must beat every other candidate that no guard vetoed by ``margin``, or the
+lookup is a miss.
+
 Namespaces keep answers from crossing models or system prompts: a cached
 answer is only ever served to a prompt sent to the same model with the same
-instructions (see :func:`namespace_for`).
+instructions (see :func:`namespace_for`). For a live gateway the cache can
+hold at most ``max_entries`` prompts, evicting the least recently used, and
+:meth:`SemanticCache.prune` drops entries past their time to live.
 """
 
 from __future__ import annotations
@@ -25,8 +33,9 @@ import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -40,23 +49,31 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_CANDIDATES",
+    "DEFAULT_MARGIN",
     "DEFAULT_THRESHOLD",
     "CacheEntry",
     "Candidate",
     "Lookup",
     "Match",
     "SemanticCache",
+    "decide",
     "namespace_for",
 ]
 
-#: Chosen by measurement with all-MiniLM-L6-v2 and the default guards; see
-#: benchmarks/semantic_cache.py for the figures behind it.
-DEFAULT_THRESHOLD = 0.85
+#: Chosen with all-MiniLM-L6-v2, the default guards and DEFAULT_MARGIN by
+#: cross-validation on GPTCache's public pairs; benchmarks/semantic_cache.py
+#: prints the figures behind it and re-runs the choice.
+DEFAULT_THRESHOLD = 0.80
+#: How far the served prompt must be ahead of the nearest prompt with
+#: another answer. Chosen with DEFAULT_THRESHOLD.
+DEFAULT_MARGIN = 0.02
 #: Nearest stored prompts examined per lookup. When the nearest is vetoed
-#: (another number, say) the next may still be a true paraphrase.
+#: (another number, say) the next may still be a true paraphrase, and the
+#: margin needs the runner-up.
 DEFAULT_CANDIDATES = 4
 
 RefT = TypeVar("RefT")
+_Key = tuple[str, int]
 
 
 def namespace_for(model: str, system_prompt: str | None = None) -> str:
@@ -83,19 +100,27 @@ class CacheEntry(Generic[RefT]):
 
 @dataclass(frozen=True)
 class Candidate(Generic[RefT]):
-    """A stored prompt near the looked-up one, and what was decided about it."""
+    """A stored prompt near the looked-up one, and what was decided about it.
+
+    ``rival`` is set when this candidate would have been served but another
+    stored prompt with a different answer was within the margin of it.
+    """
 
     entry: CacheEntry[RefT]
     similarity: float
     threshold: float
     rejections: tuple[Rejection, ...] = ()
     expired: bool = False
+    rival: CacheEntry[RefT] | None = None
+    rival_similarity: float | None = None
 
     @property
     def accepted(self) -> bool:
-        return self.similarity >= self.threshold and not (
-            self.rejections or self.expired
-        )
+        return self.eligible(self.threshold) and self.rival is None
+
+    def eligible(self, threshold: float) -> bool:
+        """Close enough at ``threshold`` and not vetoed or expired."""
+        return self.similarity >= threshold and not (self.rejections or self.expired)
 
     @property
     def verdict(self) -> str:
@@ -106,6 +131,11 @@ class Candidate(Generic[RefT]):
         if self.similarity < self.threshold:
             parts.append(f"similarity {self.similarity:.3f} < {self.threshold:.3f}")
         parts.extend(str(r) for r in self.rejections)
+        if self.rival is not None:
+            parts.append(
+                f"ambiguous: a prompt with another answer is at "
+                f"{self.rival_similarity:.3f} ({_clip(self.rival.text)!r})"
+            )
         return "; ".join(parts) if parts else "accepted"
 
 
@@ -120,15 +150,19 @@ class Match(Generic[RefT]):
     threshold: float
     guards_passed: tuple[str, ...]
     exact: bool = False
+    #: Similarity of the nearest prompt with another answer, if any.
+    runner_up: float | None = None
 
     @property
     def reason(self) -> str:
         if self.exact:
             return "same text"
         passed = ", ".join(self.guards_passed) or "no guards"
-        return (
-            f"similarity {self.similarity:.3f} >= {self.threshold:.3f}; passed {passed}"
-        )
+        close = f"similarity {self.similarity:.3f} >= {self.threshold:.3f}"
+        reason = f"{close}; passed {passed}"
+        if self.runner_up is not None:
+            reason += f"; next other answer at {self.runner_up:.3f}"
+        return reason
 
 
 @dataclass(frozen=True)
@@ -155,13 +189,42 @@ class Lookup(Generic[RefT]):
             return self.match.reason
         if not self.candidates:
             return "nothing cached in this namespace"
-        return f"nearest: {self.candidates[0].verdict}"
+        blocked = next((c for c in self.candidates if c.rival is not None), None)
+        return f"nearest: {(blocked or self.candidates[0]).verdict}"
+
+
+def decide(
+    candidates: Sequence[Candidate[RefT]], threshold: float, margin: float
+) -> tuple[int | None, int | None]:
+    """Which candidate to serve, and which rival stopped the best one.
+
+    Returns ``(served, rival)`` as positions in ``candidates`` (nearest
+    first); at most one is set. The best candidate is the nearest one at
+    or above ``threshold`` that no guard vetoed. It is served unless
+    another candidate with a different answer, not vetoed and not expired,
+    is within ``margin`` of it, even below the threshold: then the prompt
+    is ambiguous. A vetoed candidate is not a rival, since a guard found
+    that it asks something else. Pure, so a benchmark can replay one
+    lookup at many thresholds.
+    """
+    best = next((i for i, c in enumerate(candidates) if c.eligible(threshold)), None)
+    if best is None:
+        return None, None
+    chosen = candidates[best]
+    for i, other in enumerate(candidates):
+        if i == best or other.rejections or other.expired:
+            continue
+        if other.entry.answer_ref == chosen.entry.answer_ref:
+            continue
+        if other.similarity >= chosen.similarity - margin:
+            return None, i
+    return best, None
 
 
 @dataclass
 class _Namespace(Generic[RefT]):
     index: VectorIndex
-    entries: list[CacheEntry[RefT]] = field(default_factory=list)
+    entries: dict[int, CacheEntry[RefT]] = field(default_factory=dict)
     by_text: dict[str, int] = field(default_factory=dict)
 
 
@@ -170,9 +233,12 @@ class SemanticCache(Generic[RefT]):
 
     ``answer_ref`` is whatever identifies a stored answer for the caller: a
     call id in the ledger for the advisor, a key in a response store for a
-    gateway. Entries older than ``ttl_seconds`` are never served; they stay
-    in the index (an exact index cannot cheaply drop rows) and show up in a
-    lookup's candidates as expired. Safe to share between threads.
+    gateway. Entries older than ``ttl_seconds`` are never served; they show
+    up in a lookup's candidates as expired until :meth:`prune` drops them,
+    which also happens whenever the cache is full. With ``max_entries``
+    the cache never holds more prompts than that across all namespaces:
+    adding one more evicts the least recently used (served or added).
+    Safe to share between threads.
     """
 
     def __init__(
@@ -180,33 +246,37 @@ class SemanticCache(Generic[RefT]):
         embedder: Embedder,
         *,
         threshold: float = DEFAULT_THRESHOLD,
+        margin: float = DEFAULT_MARGIN,
         guards: Sequence[Guard] = DEFAULT_GUARDS,
         candidates: int = DEFAULT_CANDIDATES,
         ttl_seconds: float | None = None,
+        max_entries: int | None = None,
         clock: Callable[[], float] = time.time,
         index_factory: Callable[[int], VectorIndex] = make_index,
     ) -> None:
-        if not -1.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold is a cosine, -1..1; got {threshold}")
-        if candidates < 1:
-            raise ValueError(f"candidates must be at least 1, got {candidates}")
-        if ttl_seconds is not None and ttl_seconds <= 0:
-            raise ValueError(f"ttl_seconds must be positive, got {ttl_seconds}")
+        _check_settings(threshold, margin, candidates, ttl_seconds, max_entries)
         self.embedder = embedder
         self.threshold = threshold
+        self.margin = margin
         self.guards = tuple(guards)
         self.candidates = candidates
         self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
         self._clock = clock
         self._index_factory = index_factory
         self._spaces: dict[str, _Namespace[RefT]] = {}
-        self._lock = threading.Lock()
+        # Least recently used first; a hit or an add moves an entry last.
+        self._recency: OrderedDict[_Key, None] = OrderedDict()
+        # Oldest first, so expired entries are found without a full scan.
+        self._by_age: OrderedDict[_Key, float] = OrderedDict()
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
-        return sum(len(space.entries) for space in self._spaces.values())
+        return len(self._recency)
 
     def namespaces(self) -> list[str]:
-        return sorted(self._spaces)
+        with self._lock:
+            return sorted(self._spaces)
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Embed in one batch, for callers that replay history in bulk."""
@@ -232,7 +302,14 @@ class SemanticCache(Generic[RefT]):
         namespace: str,
         vectors: NDArray[np.float32] | None = None,
     ) -> None:
-        """Store several prompts at once; ``vectors`` skips embedding them."""
+        """Store several prompts at once; ``vectors`` skips embedding them.
+
+        A prompt stored again keeps its earlier entry too: the same text
+        then serves the newest answer, while a paraphrase of it finds two
+        answers equally close and misses, since the cache cannot know
+        which one is current. A gateway stores a prompt only after a miss,
+        so this happens when an entry expired or two requests raced.
+        """
         if len(texts) != len(answer_refs):
             raise ValueError(f"{len(texts)} texts but {len(answer_refs)} answer_refs")
         if vectors is None:
@@ -242,10 +319,30 @@ class SemanticCache(Generic[RefT]):
         now = self._clock()
         with self._lock:
             space = self._space(namespace)
-            space.index.add(vectors)
-            for text, ref in zip(texts, answer_refs, strict=True):
-                space.by_text[_exact_key(text)] = len(space.entries)
-                space.entries.append(CacheEntry(text, ref, namespace, now))
+            ids = space.index.add(vectors)
+            for text, ref, id_ in zip(texts, answer_refs, ids.tolist(), strict=True):
+                space.entries[id_] = CacheEntry(text, ref, namespace, now)
+                space.by_text[_exact_key(text)] = id_
+                self._recency[(namespace, id_)] = None
+                self._by_age[(namespace, id_)] = now
+            self._shrink()
+
+    def prune(self) -> int:
+        """Drop every entry past its time to live; return how many."""
+        if self.ttl_seconds is None:
+            return 0
+        with self._lock:
+            limit = self._clock() - self.ttl_seconds
+            dropped = 0
+            while self._by_age:
+                key, added_at = next(iter(self._by_age.items()))
+                if added_at >= limit:
+                    break
+                self._remove(key)
+                dropped += 1
+        if dropped:
+            logger.debug("pruned %d expired semantic cache entries", dropped)
+        return dropped
 
     def lookup(
         self,
@@ -265,11 +362,11 @@ class SemanticCache(Generic[RefT]):
         vector: NDArray[np.float32] | None = None,
     ) -> Lookup[RefT]:
         """Like :meth:`lookup`, keeping the candidates and every verdict."""
-        space = self._spaces.get(namespace)
-        if space is None or not space.entries:
-            return Lookup(text, namespace, None, ())
-
-        exact = self._exact(space, text)
+        with self._lock:
+            space = self._spaces.get(namespace)
+            if space is None:
+                return Lookup(text, namespace, None, ())
+            exact = self._exact(namespace, space, text)
         if exact is not None:
             return exact
 
@@ -277,27 +374,46 @@ class SemanticCache(Generic[RefT]):
             vector = self.embedder.embed([text])[0]
         self._check_shape(vector.reshape(1, -1), 1)
         with self._lock:
+            space = self._spaces.get(namespace)
+            if space is None:
+                return Lookup(text, namespace, None, ())
             scores, ids = space.index.search(vector, self.candidates)
-            pairs = zip(scores, ids, strict=True)
-            found = [(float(s), space.entries[int(i)]) for s, i in pairs]
+            found = [
+                (float(s), i, space.entries[i])
+                for s, i in zip(scores.tolist(), ids.tolist(), strict=True)
+            ]
 
         now = self._clock()
-        judged = tuple(self._judge(text, entry, score, now) for score, entry in found)
-        match = next((c for c in judged if c.accepted), None)
-        if match is None:
-            return Lookup(text, namespace, None, judged)
-        return Lookup(text, namespace, self._match(match), judged)
+        judged = [self._judge(text, entry, score, now) for score, _, entry in found]
+        served, rival = decide(judged, self.threshold, self.margin)
+        if served is None:
+            if rival is not None:
+                _mark_ambiguous(judged, rival, self.threshold)
+            return Lookup(text, namespace, None, tuple(judged))
+        with self._lock:
+            self._touch((namespace, found[served][1]))
+        match = self._match(judged, served)
+        return Lookup(text, namespace, match, tuple(judged))
 
-    def _exact(self, space: _Namespace[RefT], text: str) -> Lookup[RefT] | None:
+    def _exact(
+        self, namespace: str, space: _Namespace[RefT], text: str
+    ) -> Lookup[RefT] | None:
         """Serve an identical prompt without embedding it (a few ms saved)."""
-        position = space.by_text.get(_exact_key(text))
-        if position is None:
+        id_ = space.by_text.get(_exact_key(text))
+        if id_ is None:
             return None
-        entry = space.entries[position]
+        entry = space.entries[id_]
         if self._expired(entry, self._clock()):
-            return None  # the search below reports it as an expired candidate
+            return None  # the search reports it as an expired candidate
+        self._touch((namespace, id_))
         match = Match(
-            entry.answer_ref, entry.text, 1.0, entry.namespace, self.threshold, (), True
+            entry.answer_ref,
+            entry.text,
+            1.0,
+            entry.namespace,
+            self.threshold,
+            guards_passed=(),
+            exact=True,
         )
         return Lookup(
             text, entry.namespace, match, (Candidate(entry, 1.0, self.threshold),)
@@ -308,25 +424,62 @@ class SemanticCache(Generic[RefT]):
     ) -> Candidate[RefT]:
         expired = self._expired(entry, now)
         rejections: tuple[Rejection, ...] = ()
-        # Guards only decide between candidates that similarity would serve;
-        # below the threshold they would cost time and change nothing.
-        if similarity >= self.threshold and not expired:
-            rejections = run_guards(self.guards, text, entry.text)
+        # Guards only matter for candidates that could be served or could
+        # stand in the way of one; further down they would cost time and
+        # change nothing.
+        if similarity >= self.threshold - self.margin and not expired:
+            rejections = run_guards(self.guards, text, entry.text, similarity)
         return Candidate(entry, similarity, self.threshold, rejections, expired)
 
-    def _match(self, candidate: Candidate[RefT]) -> Match[RefT]:
-        entry = candidate.entry
+    def _match(self, judged: list[Candidate[RefT]], served: int) -> Match[RefT]:
+        chosen = judged[served]
+        others = [
+            c.similarity
+            for c in judged
+            if c.entry.answer_ref != chosen.entry.answer_ref
+            and not (c.rejections or c.expired)
+        ]
         return Match(
-            answer_ref=entry.answer_ref,
-            cached_text=entry.text,
-            similarity=candidate.similarity,
-            namespace=entry.namespace,
+            answer_ref=chosen.entry.answer_ref,
+            cached_text=chosen.entry.text,
+            similarity=chosen.similarity,
+            namespace=chosen.entry.namespace,
             threshold=self.threshold,
             guards_passed=tuple(g.name for g in self.guards),
+            runner_up=max(others, default=None),
         )
 
     def _expired(self, entry: CacheEntry[RefT], now: float) -> bool:
         return self.ttl_seconds is not None and now - entry.added_at > self.ttl_seconds
+
+    def _touch(self, key: _Key) -> None:
+        if key in self._recency:
+            self._recency.move_to_end(key)
+
+    def _shrink(self) -> None:
+        """Keep within max_entries: expired entries go first, then the LRU."""
+        if self.max_entries is None or len(self._recency) <= self.max_entries:
+            return
+        self.prune()
+        evicted = 0
+        while len(self._recency) > self.max_entries:
+            self._remove(next(iter(self._recency)))
+            evicted += 1
+        if evicted:
+            logger.debug("evicted %d least recently used entries", evicted)
+
+    def _remove(self, key: _Key) -> None:
+        namespace, id_ = key
+        space = self._spaces[namespace]
+        entry = space.entries.pop(id_)
+        space.index.remove([id_])
+        exact = _exact_key(entry.text)
+        if space.by_text.get(exact) == id_:
+            del space.by_text[exact]
+        del self._recency[key]
+        del self._by_age[key]
+        if not space.entries:
+            del self._spaces[namespace]
 
     def _space(self, namespace: str) -> _Namespace[RefT]:
         space = self._spaces.get(namespace)
@@ -344,6 +497,41 @@ class SemanticCache(Generic[RefT]):
             )
 
 
+def _check_settings(
+    threshold: float,
+    margin: float,
+    candidates: int,
+    ttl_seconds: float | None,
+    max_entries: int | None,
+) -> None:
+    if not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold is a cosine, -1..1; got {threshold}")
+    if not 0.0 <= margin <= 2.0:
+        raise ValueError(f"margin is a cosine difference, 0..2; got {margin}")
+    if candidates < 1:
+        raise ValueError(f"candidates must be at least 1, got {candidates}")
+    if ttl_seconds is not None and ttl_seconds <= 0:
+        raise ValueError(f"ttl_seconds must be positive, got {ttl_seconds}")
+    if max_entries is not None and max_entries < 1:
+        raise ValueError(f"max_entries must be at least 1, got {max_entries}")
+
+
+def _mark_ambiguous(
+    judged: list[Candidate[RefT]], rival: int, threshold: float
+) -> None:
+    """Record on the candidate that would have been served what stopped it."""
+    best = next(i for i, c in enumerate(judged) if c.eligible(threshold))
+    judged[best] = replace(
+        judged[best],
+        rival=judged[rival].entry,
+        rival_similarity=judged[rival].similarity,
+    )
+
+
 def _exact_key(text: str) -> str:
     """Identical up to spacing; case is kept, since `Foo` and `foo` differ."""
     return " ".join(text.split())
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

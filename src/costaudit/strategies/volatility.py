@@ -167,6 +167,22 @@ RULES: tuple[Rule, ...] = (
         "up | down | online | offline | failing | broken | healthy | outage"
         " | git status | git log",
     ),
+    # The files and changes an agent reads with its tools: the same words
+    # ask about whatever the working tree holds at the time.
+    _rule(
+        "workspace",
+        r"\b(?:staged|unstaged|uncommitted|pending|local) changes\b"
+        r"|\b(?:the|my|this|our) (?:diff|working tree|working copy|codebase"
+        r"|repo(?:sitory)?|test suite|build)\b|\bgit (?:diff|status|log)\b",
+        "changes | diff | working | codebase | repo | test suite | build | git",
+    ),
+    _rule(
+        "workspace",
+        r"(?<![\w/.])(?:[\w.-]+/)+[\w-]+\.(?:py|pyi|js|jsx|ts|tsx|go|rs|java|kt"
+        r"|rb|php|cs|c|cc|cpp|h|hpp|swift|scala|sh|sql|md|rst|txt|json|ya?ml|toml"
+        r"|ini|cfg|html|css|vue|svelte)\b",
+        "/",
+    ),
     _rule(
         "briefing",
         r"\b(?:(?:daily|morning|evening|nightly|weekly) (?:brief(?:ing)?|digest"

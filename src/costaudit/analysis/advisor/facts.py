@@ -4,14 +4,17 @@ a call is, which sessions belong together and which models served a task."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import Any
 
 from costaudit.analysis.advisor.history import History, Row
 from costaudit.analysis.advisor.prices import Prices
 from costaudit.analysis.advisor.settings import AdvisorSettings
+from costaudit.strategies.cache_key import StableText, stable_system_prompt
 from costaudit.strategies.difficulty import (
     CallFeatures,
     Difficulty,
@@ -77,6 +80,39 @@ class Facts:
         self._sizes: dict[tuple[str, str], int | None] = {}
         self._volatility = lru_cache(maxsize=None)(assess_volatility)
         self._difficulty = lru_cache(maxsize=200_000)(classify_difficulty)
+        self._stable: dict[str, tuple[StableText, str]] = {}
+        self.memo: dict[str, Any] = {}
+        """Results one strategy works out and another reuses (the exact
+        cache's hits, which the semantic cache counts beyond)."""
+
+    def stable_system_prompt(self, row: Row) -> StableText | None:
+        """The record's system prompt with its date and session id lines
+        masked, as a live cache keys on it; None when its text was not kept."""
+        found = self._stable_of(row)
+        return None if found is None else found[0]
+
+    def system_key(self, row: Row, *, raw: bool = False) -> str | None:
+        """What stands for the record's system prompt in a cache key: a digest
+        of its masked text, or of the text as sent with ``raw``. A prompt
+        whose text was not kept can only be compared as sent."""
+        if raw or row.system_prompt_hash is None:
+            return row.system_prompt_hash
+        found = self._stable_of(row)
+        return row.system_prompt_hash if found is None else found[1]
+
+    def _stable_of(self, row: Row) -> tuple[StableText, str] | None:
+        digest = row.system_prompt_hash
+        if digest is None:
+            return None
+        found = self._stable.get(digest)
+        if found is None:
+            text = self.history.system_prompt(row)
+            if text is None:
+                return None
+            stable = stable_system_prompt(text)
+            key = hashlib.sha256(stable.text.encode("utf-8")).hexdigest()[:32]
+            found = self._stable[digest] = (stable, key)
+        return found
 
     def system_prompt_size(self, row: Row) -> PromptSize | None:
         """Tokens of the system prompt the record's calls sent, as its model

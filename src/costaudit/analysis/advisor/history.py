@@ -55,6 +55,8 @@ class Row:
     tool_calls: int | None = None
     """Tool calls of the session's main loop; None when the source does not
     say (see :attr:`costaudit.record.UsageRecord.tool_calls`)."""
+    end_epoch: float | None = None
+    """When the record's last call ended; None where unknown."""
 
     @property
     def at(self) -> datetime:
@@ -97,12 +99,27 @@ class Row:
         return self.profile, self.task
 
 
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call of a session, from a log that records each (``call_events``)."""
+
+    epoch: float
+    prompt_tokens: int
+    """The whole prompt, cache reads included."""
+    cache_read_tokens: int
+    output_tokens: int
+
+
+CallKey = tuple[str, str, str]
+"""(profile, session id, model): the calls of a session on one model."""
+
+
 _SELECT = """
     SELECT profile, session_id, task, call_kind, platform, model, provider,
            endpoint, coalesce(local, false), epoch(started_at), calls,
            input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
            first_prompt, system_prompt_hash, cron_job_id, cost_usd,
-           parent_session_id, tool_calls
+           parent_session_id, tool_calls, epoch(ended_at)
     FROM usage WHERE {where}
     ORDER BY started_at, source, record_key
 """
@@ -121,6 +138,9 @@ class History:
     )
     """(profile, model) to the fewest prompt tokens one call sent, and the
     number of calls seen, from logs that record each call (``call_events``)."""
+    call_log: dict[CallKey, tuple[Call, ...]] = field(default_factory=dict)
+    """Each call, in time order, of the window's sessions that a log records
+    call by call (Hermes' agent.log); other sessions have none here."""
 
     @classmethod
     def load(cls, ledger: Ledger, window: Window) -> History:
@@ -137,7 +157,10 @@ class History:
         )
         _first, _last, days = window_days(ledger, window)
         log.info("advice over %d records, %d days", len(rows), days)
-        return cls(rows, prompts, days, window, _shortest_call_prompts(ledger, rows))
+        return cls(
+            rows, prompts, days, window, _shortest_call_prompts(ledger, rows),
+            _calls(ledger, rows),
+        )  # fmt: skip
 
     def system_prompt(self, row: Row) -> str | None:
         if row.system_prompt_hash is None:
@@ -178,16 +201,38 @@ def _shortest_call_prompts(
     return {(p, m): (int(low), int(n)) for p, m, low, n in found}
 
 
+def _calls(ledger: Ledger, rows: tuple[Row, ...]) -> dict[CallKey, tuple[Call, ...]]:
+    if not rows:
+        return {}
+    wanted = {(r.profile, r.session_id, r.model) for r in rows}
+    found = ledger.fetch(
+        'SELECT profile, session_id, model, epoch("at"), prompt_tokens, '
+        "cache_read_tokens, output_tokens FROM call_events "
+        'WHERE session_id IS NOT NULL AND "at" >= to_timestamp(?) '
+        'AND "at" <= to_timestamp(?) ORDER BY profile, session_id, model, "at"',
+        [rows[0].epoch, max(r.end_epoch or r.epoch for r in rows) + 86_400],
+    )
+    calls: dict[CallKey, list[Call]] = {}
+    for profile, session_id, model, at, prompt, cached, output in found:
+        key = (profile, session_id, model)
+        if key in wanted:
+            calls.setdefault(key, []).append(
+                Call(float(at), int(prompt), int(cached), int(output))
+            )
+    return {key: tuple(found) for key, found in calls.items()}
+
+
 def _row(index: int, values: tuple[Any, ...]) -> Row:
     (profile, session_id, task, call_kind, platform, model, provider, endpoint,
      local, epoch, calls, input_tokens, cache_read, cache_write, output_tokens,
      first_prompt, system_prompt_hash, cron_job_id, cost, parent,
-     tool_calls) = values  # fmt: skip
+     tool_calls, ended) = values  # fmt: skip
     return Row(
         index, profile, session_id, task, call_kind, platform, model, provider,
         endpoint, bool(local), float(epoch), calls, input_tokens, cache_read,
         cache_write, output_tokens, first_prompt, system_prompt_hash, cron_job_id,
         _decimal(cost), parent, tool_calls,
+        None if ended is None else float(ended),
     )  # fmt: skip
 
 

@@ -166,14 +166,7 @@ def analyse(facts: Facts) -> Draft:
 
 
 def _energy_text(facts: Facts, model: str) -> str:
-    energy = facts.prices.pricer.energy
-    throughput = energy.throughput(model)
-    kwh = energy.settings.kwh_usd
-    return (
-        f"{model}: {energy.watts(model).labelled('W')}, prompt "
-        f"{throughput.prompt_tps.labelled('tok/s')}, generation "
-        f"{throughput.generation_tps.labelled('tok/s')}, ${kwh}/kWh ({kwh.origin})"
-    )
+    return facts.prices.energy_text(model)
 
 
 def _describe(

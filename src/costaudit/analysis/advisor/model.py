@@ -34,6 +34,9 @@ class Confidence(StrEnum):
 class Draft:
     projected: dict[int, Decimal] = field(default_factory=dict)
     """Row index to what the record would cost after the change."""
+    answered: dict[int, int] = field(default_factory=dict)
+    """Row index to the calls of the record the change takes over, where not
+    all of them: a cache answers a session's first call, not the rest."""
     evidence: dict[str, Any] = field(default_factory=dict)
     assumptions: list[str] = field(default_factory=list)
     confidence: Confidence = Confidence.MEDIUM
@@ -102,7 +105,7 @@ def finish(
             continue
         savings += row.cost - after
         sessions.add(row.session)
-        by_task[row.operation][0] += row.calls
+        by_task[row.operation][0] += draft.answered.get(index, row.calls)
         by_task[row.operation][1] += row.cost - after
     monthly = savings * history.month_factor
     spend = history.spend_usd

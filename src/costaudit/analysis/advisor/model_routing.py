@@ -175,20 +175,29 @@ def _example(
     row = facts.history.rows[index]
     difficulty = facts.difficulty(row)
     assert difficulty is not None
+    assert row.cost is not None
+    target = routing.targets[difficulty.tier]
+    calls = Decimal(max(row.calls, 1))
     return {
         "prompt": clip(row.first_prompt) if row.is_main else f"({row.call_kind})",
         "profile": row.profile,
         "task": row.task,
-        "calls": row.calls,
-        "prompt_tokens": row.prompt_tokens,
-        "output_tokens": row.output_tokens,
         "tier": difficulty.tier,
         "score": difficulty.score,
         "reasons": [f"{why} ({points:+d})" for why, points in difficulty.reasons],
+        "calls": row.calls,
+        "input_tokens": row.input_tokens,
+        "cache_read_tokens": row.cache_read_tokens,
+        "cache_write_tokens": row.cache_write_tokens,
+        "output_tokens": row.output_tokens,
         "from": row.model,
-        "to": routing.targets[difficulty.tier].label,
+        "from_prices": facts.prices.row_price_text(row),
+        "to": target.label,
+        "to_prices": facts.prices.target_price_text(target, row.at),
         "cost_usd": row.cost,
         "projected_usd": after,
+        "cost_per_call_usd": row.cost / calls,
+        "projected_per_call_usd": after / calls,
     }
 
 

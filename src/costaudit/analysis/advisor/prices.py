@@ -172,6 +172,32 @@ class Prices:
         rates = self.row_rates(row)
         return None if rates is None else rates.cost(tokens)
 
+    def energy_text(self, model: str) -> str:
+        """How the energy model costs a local model, for checking by hand."""
+        energy = self.pricer.energy
+        throughput = energy.throughput(model)
+        kwh = energy.settings.kwh_usd
+        return (
+            f"{model}: {energy.watts(model).labelled('W')}, prompt "
+            f"{throughput.prompt_tps.labelled('tok/s')}, generation "
+            f"{throughput.generation_tps.labelled('tok/s')}, ${kwh}/kWh "
+            f"({kwh.origin})"
+        )
+
+    def row_price_text(self, row: Row) -> str:
+        """The prices a record was costed at, for checking by hand."""
+        if row.local:
+            return f"energy model, {self.energy_text(row.model)}"
+        rates = self.row_rates(row)
+        return "unpriced" if rates is None else rates_text(rates)
+
+    def target_price_text(self, target: Target, at: datetime) -> str:
+        """The prices a call moved to ``target`` is costed at."""
+        if target.local:
+            return f"energy model, {self.energy_text(target.model)}"
+        rates = self.rates(target.model, target.provider_id, None, at)
+        return "unpriced" if rates is None else rates_text(rates)
+
     def target(self, model: str) -> Target:
         """How ``model`` would be costed: local if config says so or if no
         price list knows it (a model nobody sells is one you run yourself)."""
@@ -194,6 +220,16 @@ class Prices:
             tokens = Tokens(tokens.prompt_tokens, 0, 0, tokens.output_tokens, row.calls)
         rates = self.rates(target.model, target.provider_id, None, row.at)
         return None if rates is None else rates.cost(tokens)
+
+
+def rates_text(rates: Rates) -> str:
+    """Token prices per million, as a report prints them."""
+    return (
+        f"input ${rates.input_mtok.normalize():f}, cache read "
+        f"${rates.cache_read_mtok.normalize():f}, cache write "
+        f"${rates.cache_write_mtok.normalize():f}, output "
+        f"${rates.output_mtok.normalize():f} per MTok"
+    )
 
 
 def _later_starts(info: Any, after: datetime) -> list[datetime]:

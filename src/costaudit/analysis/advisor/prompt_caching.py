@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from costaudit.analysis.advisor.facts import Facts
+from costaudit.analysis.advisor.facts import Facts, Prefix
 from costaudit.analysis.advisor.history import Row
 from costaudit.analysis.advisor.model import Confidence, Draft, usd
 from costaudit.pricing.cost import MTOK
@@ -41,6 +41,7 @@ class _Tally:
     tokens: int = 0
     savings: Decimal = Decimal(0)
     rates: Rates | None = None
+    prefix: Prefix | None = None
 
 
 @dataclass
@@ -78,25 +79,61 @@ class _Outcome:
     tokens: int
     saved: Decimal
     """At list price."""
+    prefix: Prefix | None = None
 
 
-def _unread(facts: Facts, row: Row, rates: Rates, warm: bool) -> _Outcome | None:
-    """Repeats of the system prompt that could have been cache reads."""
-    size = facts.system_prompt_size(row)
-    if size is None or row.cache_read_tokens or row.cache_write_tokens:
-        return None
-    if size.tokens < facts.settings.min_cacheable_tokens:
-        return None
+class _Skipped:
+    """Records looked at and left alone, by reason, for --explain."""
+
+    def __init__(self) -> None:
+        self.reasons: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(self, reason: str, row: Row) -> None:
+        tally = self.reasons[reason]
+        tally[0] += 1
+        tally[1] += row.calls
+
+    def steps(self) -> list[str]:
+        ranked = sorted(self.reasons.items(), key=lambda item: -item[1][1])
+        return [
+            f"  skipped {records:,} records ({calls:,} calls): {reason}"
+            for reason, (records, calls) in ranked
+        ]
+
+
+def _unread(facts: Facts, row: Row, rates: Rates, warm: bool) -> _Outcome | str:
+    """Repeats of the prompt prefix (system prompt and tool schemas) that
+    could have been cache reads; or why there are none."""
+    if not row.is_main:
+        return (
+            "a side call (title, compression, ...): it sends a prompt of its "
+            "own, not the session's prefix"
+        )
+    prefix = facts.prefix(row)
+    if prefix is None:
+        return "no system prompt text or prompt token counts to size the prefix"
+    if row.cache_read_tokens:
+        return "reads the provider's cache already"
+    if row.cache_write_tokens:
+        return "writes the cache (see the unread writes)"
+    least = facts.settings.min_cacheable_tokens
+    if prefix.tokens < least:
+        return f"prefix under {least:,} tokens, which providers do not cache"
     repeats = row.calls - 1 + (1 if warm else 0)
     if repeats <= 0:
-        return None
-    tokens = min(size.tokens * repeats, row.input_tokens)
+        return (
+            "one call, with no call of the same model and system prompt in the "
+            "cache lifetime before it: nothing to read back"
+        )
+    tokens = min(prefix.tokens * repeats, row.input_tokens)
     saved = tokens * (rates.input_mtok - rates.cache_read_mtok) / MTOK
     if not warm:
         # The first call writes the prefix, at a premium where there is one.
         premium = max(rates.cache_write_mtok - rates.input_mtok, Decimal(0))
-        saved -= min(size.tokens, row.input_tokens) * premium / MTOK
-    return _Outcome(False, tokens, saved) if saved > 0 else None
+        saved -= min(prefix.tokens, row.input_tokens) * premium / MTOK
+    if saved <= 0:
+        return "the write premium outweighs the reads"
+    return _Outcome(False, tokens, saved, prefix)
 
 
 def _wasted(row: Row, rates: Rates) -> _Outcome | None:
@@ -123,36 +160,74 @@ def _warm(
     return previous is not None and row.epoch - previous <= ttl
 
 
+def _priced(facts: Facts, row: Row) -> Rates | str:
+    """The record's rates, or why it is not looked at."""
+    if row.cost is None:
+        return "unpriced"
+    if row.local:
+        return "a local model: no provider cache to use"
+    rates = facts.prices.row_rates(row)
+    if rates is None:
+        return "no token prices for its model"
+    if rates.cache_read_mtok >= rates.input_mtok:
+        return "its provider's price list has no cheaper cache read"
+    return rates
+
+
+def _examine(
+    facts: Facts,
+    row: Row,
+    reads: dict[tuple[str, str, str], int],
+    last_start: dict[tuple[str, str | None, str], float],
+) -> tuple[_Outcome, Rates] | str:
+    rates = _priced(facts, row)
+    if isinstance(rates, str):
+        return rates
+    outcome = _unread(facts, row, rates, _warm(facts, row, last_start))
+    if isinstance(outcome, _Outcome):
+        return outcome, rates
+    if reads[(row.profile, row.session_id, row.model)]:
+        return outcome
+    wasted = _wasted(row, rates)
+    return outcome if wasted is None else (wasted, rates)
+
+
 def analyse(facts: Facts) -> Draft:
     reads = _session_reads(facts)
     last_start: dict[tuple[str, str | None, str], float] = {}
     found = _Found()
+    skipped = _Skipped()
     draft = Draft()
     for row in facts.history.rows:
-        rates = facts.prices.row_rates(row)
-        if row.cost is None or rates is None:
+        examined = _examine(facts, row, reads, last_start)
+        if isinstance(examined, str):
+            skipped.add(examined, row)
             continue
-        if rates.cache_read_mtok >= rates.input_mtok:
-            continue
-        outcome = _unread(facts, row, rates, _warm(facts, row, last_start))
-        if outcome is None and not reads[(row.profile, row.session_id, row.model)]:
-            outcome = _wasted(row, rates)
-        after = None if outcome is None else _scaled(facts, row, outcome.saved)
-        if outcome is None or after is None:
+        outcome, rates = examined
+        after = _scaled(facts, row, outcome.saved)
+        if after is None or row.cost is None:
+            skipped.add("no list price to scale the saving by", row)
             continue
         draft.projected[row.index] = after
-        if outcome.wasted:
-            tally = found.wasted[(row.profile, row.task, row.model)]
-        else:
-            provider = facts.prices.provider_id(row.model, row.provider, row.endpoint)
-            tally = found.unread[(provider or row.provider or "?", row.model)]
-        tally.records += 1
-        tally.calls += row.calls
-        tally.tokens += outcome.tokens
-        tally.savings += row.cost - after
-        tally.rates = rates
-    _describe(facts, draft, found)
+        _tally(facts, found, row, outcome, rates).savings += row.cost - after
+    _describe(facts, draft, found, skipped)
     return draft
+
+
+def _tally(
+    facts: Facts, found: _Found, row: Row, outcome: _Outcome, rates: Rates
+) -> _Tally:
+    if outcome.wasted:
+        tally = found.wasted[(row.profile, row.task, row.model)]
+    else:
+        provider = facts.prices.provider_id(row.model, row.provider, row.endpoint)
+        tally = found.unread[(provider or row.provider or "?", row.model)]
+        tally.prefix = outcome.prefix
+    tally.records += 1
+    tally.calls += row.calls
+    tally.tokens += outcome.tokens
+    tally.rates = rates
+    return tally
 
 
 def _rates_text(rates: Rates | None) -> str:
@@ -169,37 +244,59 @@ _Unread = list[tuple[tuple[str, str], _Tally]]
 _Wasted = list[tuple[tuple[str, str, str], _Tally]]
 
 
-def _evidence(unread: _Unread, wasted: _Wasted) -> dict[str, Any]:
+def _evidence(unread: _Unread, wasted: _Wasted, skipped: _Skipped) -> dict[str, Any]:
     return {
         "repeated_prefix_not_read": [
             {"provider": p, "model": m, "records": t.records, "calls": t.calls,
+             "prefix_tokens": t.prefix.tokens if t.prefix else None,
+             "prefix_from": t.prefix.how if t.prefix else None,
              "tokens_readable": t.tokens, "rates": _rates_text(t.rates),
              "savings_usd": t.savings}
-            for (p, m), t in unread[:10]
+            for (p, m), t in unread
         ],
         "cache_writes_never_read": [
             {"profile": p, "task": k, "model": m, "records": t.records,
              "cache_write_tokens": t.tokens, "rates": _rates_text(t.rates),
              "savings_usd": t.savings}
-            for (p, k, m), t in wasted[:10]
+            for (p, k, m), t in wasted
+        ],
+        "skipped": [
+            {"reason": reason, "records": records, "calls": calls}
+            for reason, (records, calls) in sorted(
+                skipped.reasons.items(), key=lambda item: -item[1][1]
+            )
         ],
     }  # fmt: skip
 
 
-def _describe(facts: Facts, draft: Draft, found: _Found) -> None:
+def _describe(facts: Facts, draft: Draft, found: _Found, skipped: _Skipped) -> None:
     unread = sorted(found.unread.items(), key=lambda item: -item[1].savings)
     wasted = sorted(found.wasted.items(), key=lambda item: -item[1].savings)
-    draft.evidence = _evidence(unread, wasted)
+    draft.evidence = _evidence(unread, wasted, skipped)
     ttl = facts.settings.provider_cache_ttl_seconds
-    for (provider, model), t in unread[:5]:
+    examined = len(facts.history.rows)
+    found_records = sum(t.records for _, t in unread) + sum(
+        t.records for _, t in wasted
+    )
+    draft.steps.append(
+        f"examined {examined:,} records for a repeated prefix (system prompt and "
+        f"tool schemas, estimated per profile and model as the smallest prompt "
+        f"it sent, never less than its system prompt) sent without a cache read, "
+        f"and for cache writes never read: {found_records:,} found"
+    )
+    draft.steps += skipped.steps()
+    for (provider, model), t in unread:
+        prefix = (
+            f"{t.prefix.tokens:,}-token prefix ({t.prefix.how})" if t.prefix else ""
+        )
         draft.steps.append(
-            f"{provider}/{model}: {t.records:,} records ({t.calls:,} calls) sent "
-            f"their system prompt again with no cache read; {t.tokens:,} of those "
-            f"tokens could be reads ({_rates_text(t.rates)}), less one write per "
-            f"cold start: {usd(t.savings)}"
+            f"{provider}/{model}: {t.records:,} records ({t.calls:,} calls) sent a "
+            f"{prefix} again with no cache read; {t.tokens:,} tokens could be "
+            f"reads ({_rates_text(t.rates)}), less one write per cold start: "
+            f"{usd(t.savings)}"
         )
         draft.change.append(_unread_change(provider, model))
-    for (profile, task, model), t in wasted[:5]:
+    for (profile, task, model), t in wasted:
         draft.steps.append(
             f"{profile}/{task} on {model}: {t.tokens:,} tokens written to the "
             f"cache and never read in their session ({_rates_text(t.rates)}); "
@@ -211,13 +308,47 @@ def _describe(facts: Facts, draft: Draft, found: _Found) -> None:
             "identical so that later calls read it"
         )
     draft.assumptions = [
-        "a repeated system prompt is the same prefix byte for byte",
+        "the repeated prefix (system prompt and tool schemas) is the smallest "
+        "prompt a profile sent to a model, and never less than its system "
+        "prompt; it is the same bytes from call to call",
         f"a cache entry lives {ttl:,.0f} s ([advisor] provider_cache_ttl_seconds); "
         f"prefixes under {facts.settings.min_cacheable_tokens:,} tokens are not "
         "cached",
         "savings are at list price, scaled to what each record really cost",
     ]
-    draft.confidence = Confidence.MEDIUM
+    _judge(draft, examined, unread, wasted, skipped)
+
+
+def _judge(
+    draft: Draft,
+    examined: int,
+    unread: _Unread,
+    wasted: _Wasted,
+    skipped: _Skipped,
+) -> None:
+    priced = examined - sum(
+        n for reason, (n, _) in skipped.reasons.items() if reason == "unpriced"
+    )
+    if not priced:
+        draft.judge(Confidence.NONE, "no priced record to look at")
+    elif not unread and not wasted:
+        draft.judge(
+            Confidence.HIGH,
+            f"none of the {priced:,} priced records repeats a cacheable prefix "
+            "unread or writes the cache for nothing (the skipped ones say why)",
+        )
+    elif unread and not wasted:
+        draft.judge(
+            Confidence.MEDIUM,
+            "the prefix size is estimated from the smallest prompt sent; the "
+            "provider may place tools and system prompt differently",
+        )
+    else:
+        draft.judge(
+            Confidence.MEDIUM,
+            "unread cache writes are billed figures; the prefix size of unread "
+            "repeats is estimated from the smallest prompt sent",
+        )
 
 
 def _unread_change(provider: str, model: str) -> str:

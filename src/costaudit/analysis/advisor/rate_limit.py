@@ -13,20 +13,29 @@ requests repeated in a loop, and bursts of calls.
   model, system prompt and first prompt, each starting within
   ``loop_gap_seconds`` of the last, not run by a scheduler. A loop guard
   that lets ``loop_cap`` through saves the rest whole.
-- A burst is a minute with ``burst_min_calls`` calls or more and ten times
-  the profile's median per busy minute. Bursts are shown as evidence only:
-  whether they were waste the logs cannot say.
+- Identical calls repeated inside a session, and bursts of calls in one
+  minute, come from each call's time (see :mod:`.call_timing`): a loop
+  guard keeps ``loop_cap`` of a run of identical calls, and a per-minute cap
+  refuses a burst's calls past it.
+
+A record that several caps cut is counted once, at the largest cut: the
+caps may stop the same calls.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 
+from costaudit.analysis.advisor.call_timing import (
+    Bursts,
+    Repeat,
+    find_bursts,
+    find_repeats,
+)
 from costaudit.analysis.advisor.facts import Facts
 from costaudit.analysis.advisor.history import Row
 from costaudit.analysis.advisor.model import Confidence, Draft, clip, usd
@@ -181,54 +190,67 @@ def _loopable(row: Row) -> bool:
     return row.is_main and bool(row.first_prompt) and not row.scheduled and row.priced
 
 
-def _bursts(facts: Facts) -> list[dict[str, object]]:
-    per_minute: Counter[tuple[str, int]] = Counter()
-    for row in facts.history.rows:
-        per_minute[(row.profile, int(row.epoch // 60))] += row.calls
-    by_profile: dict[str, list[int]] = defaultdict(list)
-    for (profile, _minute), calls in per_minute.items():
-        by_profile[profile].append(calls)
-    medians = {p: statistics.median(c) for p, c in by_profile.items()}
-    floor = facts.settings.burst_min_calls
-    found = sorted(
-        (-calls, minute, profile)
-        for (profile, minute), calls in per_minute.items()
-        if calls >= floor and calls >= BURST_FACTOR * medians[profile]
-    )
-    return [
-        {
-            "profile": profile,
-            "minute": datetime.fromtimestamp(minute * 60, tz=UTC),
-            "calls": -negative,
-            "usual_calls_per_busy_minute": medians[profile],
-        }
-        for negative, minute, profile in found[:10]
-    ]
+@dataclass
+class _Found:
+    """What each kind of cap would save, per record, before they combine."""
+
+    loops: list[_Loop]
+    runaways: list[_Runaway]
+    repeats: list[Repeat]
+    bursts: Bursts
+    cuts: dict[str, dict[int, Decimal]] = field(default_factory=dict)
+
+    def cut(self, kind: str, index: int, saved: Decimal) -> None:
+        found = self.cuts.setdefault(kind, {})
+        found[index] = found.get(index, Decimal(0)) + saved
+
+
+def _cuts(facts: Facts, found: _Found) -> None:
+    rows = facts.history.rows
+    for loop in found.loops:
+        for session in loop.sessions[loop.kept :]:
+            for index in session.rows:
+                found.cut("loops", index, rows[index].cost or Decimal(0))
+    for runaway in found.runaways:
+        session = runaway.session
+        for index in session.rows:
+            cost = rows[index].cost
+            if cost is not None:
+                kept = cost * runaway.cap / session.calls
+                found.cut("runaway_sessions", index, cost - kept)
+    for repeat in found.repeats:
+        found.cut("repeated_calls", repeat.row.index, repeat.savings)
+    for index, refused in found.bursts.refused.items():
+        row = rows[index]
+        if row.cost is not None and row.calls:
+            share = Decimal(min(refused, row.calls)) / Decimal(row.calls)
+            found.cut("bursts", index, row.cost * share)
 
 
 def analyse(facts: Facts) -> Draft:
     sessions = _sessions(facts)
-    loops = _loops(facts, sessions)
-    runaways = _runaways(facts, list(sessions.values()))
+    found = _Found(
+        _loops(facts, sessions),
+        _runaways(facts, list(sessions.values())),
+        find_repeats(facts),
+        find_bursts(facts),
+    )
+    _cuts(facts, found)
     draft = Draft()
     rows = facts.history.rows
-    for loop in loops:
-        for session in loop.sessions[loop.kept :]:
-            for index in session.rows:
-                draft.projected[index] = Decimal(0)
-    for runaway in runaways:
-        session = runaway.session
-        for index in session.rows:
-            cost = rows[index].cost
-            if index not in draft.projected and cost is not None:
-                draft.projected[index] = cost * runaway.cap / session.calls
-    _describe(facts, draft, sessions, loops, runaways, _bursts(facts))
+    largest: dict[int, Decimal] = {}
+    for cuts in found.cuts.values():
+        for index, saved in cuts.items():
+            largest[index] = max(largest.get(index, Decimal(0)), saved)
+    for index, saved in largest.items():
+        cost = rows[index].cost or Decimal(0)
+        draft.projected[index] = max(cost - saved, Decimal(0))
+    _describe(facts, draft, sessions, found)
     return draft
 
 
-def _evidence(
-    loops: list[_Loop], runaways: list[_Runaway], bursts: list[dict[str, object]]
-) -> dict[str, object]:
+def _evidence(found: _Found) -> dict[str, object]:
+    alone = {k: sum(v.values(), Decimal(0)) for k, v in found.cuts.items()}
     return {
         "runaway_sessions": [
             {"profile": r.session.profile, "task": r.session.task,
@@ -238,16 +260,26 @@ def _evidence(
              "usual_from": r.basis,
              "cost_usd": r.session.cost, "savings_usd": r.savings,
              "prompt": clip(r.session.prompt)}
-            for r in runaways[:10]
+            for r in found.runaways[:10]
         ],
+        "runaway_sessions_total": len(found.runaways),
         "loops": [
             {"profile": loop.sessions[0].profile, "task": loop.sessions[0].task,
              "prompt": clip(loop.sessions[0].prompt), "repeats": len(loop.sessions),
              "seconds": round(loop.sessions[-1].start - loop.sessions[0].start),
              "kept": loop.kept, "savings_usd": loop.savings}
-            for loop in loops[:10]
+            for loop in found.loops[:10]
         ],
-        "bursts": bursts,
+        "loops_total": len(found.loops),
+        "repeated_calls": [r.document() for r in found.repeats[:10]],
+        "repeated_calls_total": len(found.repeats),
+        "bursts": [b.document() for b in found.bursts.found[:10]],
+        "bursts_total": len(found.bursts.found),
+        "calls_with_logged_times": found.bursts.timed_calls,
+        "savings_alone_usd": {
+            kind: alone.get(kind, Decimal(0))
+            for kind in ("runaway_sessions", "loops", "repeated_calls", "bursts")
+        },
     }  # fmt: skip
 
 
@@ -255,12 +287,10 @@ def _describe(
     facts: Facts,
     draft: Draft,
     sessions: dict[tuple[str, str], _Session],
-    loops: list[_Loop],
-    runaways: list[_Runaway],
-    bursts: list[dict[str, object]],
+    found: _Found,
 ) -> None:
     settings = facts.settings
-    draft.evidence = _evidence(loops, runaways, bursts)
+    draft.evidence = _evidence(found)
     draft.steps.append(
         f"{len(sessions):,} sessions (a continuation after compression counted "
         f"with the session it continues); a runaway makes more than "
@@ -269,7 +299,7 @@ def _describe(
         f"profile's on the same platform for a task with fewer than "
         f"{MIN_TASK_SESSIONS}"
     )
-    for r in runaways[:5]:
+    for r in found.runaways[:5]:
         s = r.session
         joined = f" ({s.parts} sessions joined)" if s.parts > 1 else ""
         draft.steps.append(
@@ -278,55 +308,105 @@ def _describe(
             f"{r.cap} (p90 of the usual sessions): {usd(s.cost)} x {r.cap} / "
             f"{s.calls} leaves {usd(s.cost - r.savings)}, saves {usd(r.savings)}"
         )
-    for loop in loops[:5]:
+    for loop in found.loops[:5]:
         first = loop.sessions[0]
         draft.steps.append(
             f"{first.profile}: '{clip(first.prompt, 60)}' sent {len(loop.sessions)} "
             f"times, each within {settings.loop_gap_seconds:g} s of the last; a "
             f"guard letting {loop.kept} through saves {usd(loop.savings)}"
         )
-    if bursts:
-        draft.steps.append(f"{len(bursts)} bursts shown as evidence, not counted")
-    _advise(facts, draft, loops, runaways)
-    _judge(draft, len(sessions), loops, runaways)
+    draft.steps += _timing_steps(facts, found)
+    _advise(facts, draft, found)
+    _judge(draft, len(sessions), found)
 
 
-def _advise(
-    facts: Facts, draft: Draft, loops: list[_Loop], runaways: list[_Runaway]
-) -> None:
+def _timing_steps(facts: Facts, found: _Found) -> list[str]:
+    settings = facts.settings
+    timed = found.bursts.timed_calls
+    steps = [
+        f"call times: {timed:,} of {facts.history.calls:,} calls from a log that "
+        "times each call, the others spread evenly over their record's span",
+        f"repeated calls inside a session: {len(found.repeats):,} runs of "
+        f"{settings.loop_min_repeats} or more consecutive calls with the same "
+        f"prompt size (nothing added between them) in the {timed:,} timed calls",
+    ]
+    for r in found.repeats[:5]:
+        steps.append(
+            f"  {r.row.profile} session {r.row.session_id} on {r.row.model}: "
+            f"{r.calls} identical {r.prompt_tokens:,}-token calls in "
+            f"{r.end - r.start:,.0f} s; keeping {settings.loop_cap} saves "
+            f"{usd(r.savings)} (each call priced from its own tokens)"
+        )
+    steps.append(
+        f"bursts: {len(found.bursts.found):,} minutes with at least "
+        f"{settings.burst_min_calls} calls and 10 x the profile's median busy "
+        "minute; a cap just under that refuses the calls past it"
+    )
+    for b in found.bursts.found[:5]:
+        steps.append(
+            f"  {b.profile} at {b.document()['minute']}: {b.calls} calls, usual "
+            f"{b.usual:g}; a cap of {b.cap} a minute refuses {b.calls - b.cap}, "
+            "each at its record's average cost per call"
+        )
+    alone = {k: sum(v.values(), Decimal(0)) for k, v in found.cuts.items()}
+    if len(alone) > 1:
+        parts = ", ".join(f"{k} {usd(v)}" for k, v in sorted(alone.items()))
+        steps.append(
+            f"alone: {parts}; a record several caps cut counts once, at its largest cut"
+        )
+    return steps
+
+
+def _advise(facts: Facts, draft: Draft, found: _Found) -> None:
     settings = facts.settings
     caps: dict[tuple[str, str], int] = {}
-    for r in runaways:
+    for r in found.runaways:
         caps.setdefault((r.session.profile, r.session.task), r.cap)
     for (profile, task), cap in list(caps.items())[:5]:
         draft.change.append(
             f"{profile}/{task}: stop a session after {cap} calls (Hermes: "
             f"max_iterations), or ask before going on"
         )
-    if loops:
+    if found.loops or found.repeats:
         draft.change.append(
             f"refuse a request identical to {settings.loop_cap} sent in the last "
-            f"{settings.loop_gap_seconds:g} s (a loop guard at the gateway)"
+            f"{settings.loop_gap_seconds:g} s (a loop guard at the gateway), in a "
+            "session or across sessions"
+        )
+    for profile in sorted({b.profile for b in found.bursts.found}):
+        cap = min(b.cap for b in found.bursts.found if b.profile == profile)
+        draft.change.append(
+            f"profile '{profile}': cap it at {cap} calls a minute at the gateway, "
+            "refusing (not queueing) the calls past it"
         )
     draft.assumptions = [
-        "calls past the cap were not needed for the answer",
-        "a session's calls cost the same each (its average)",
-        "scheduled runs never count as loops",
+        "calls past a cap were not needed for the answer",
+        "a session's calls cost the same each (its average), except identical "
+        "calls a log times, priced from their own tokens",
+        "scheduled runs never count as loops across sessions",
+        "a refused call is not sent again later: a cap that queues calls "
+        "instead only slows a burst and saves nothing",
+        "calls without a logged time are spread evenly between their record's "
+        "first and last call",
     ]
 
 
-def _judge(
-    draft: Draft, sessions: int, loops: list[_Loop], runaways: list[_Runaway]
-) -> None:
+def _judge(draft: Draft, sessions: int, found: _Found) -> None:
     if not sessions:
         draft.judge(Confidence.NONE, "no priced session to look at")
-    elif not loops and not runaways:
+    elif not found.cuts:
         draft.judge(
             Confidence.MEDIUM,
-            f"none of the {sessions:,} sessions is far longer than usual, and no "
-            "request repeats in a loop",
+            f"none of the {sessions:,} sessions is far longer than usual, no "
+            "request repeats in a loop and no minute bursts",
         )
-    elif any(r.basis.startswith("the profile's") for r in runaways):
+    elif "bursts" in found.cuts:
+        draft.judge(
+            Confidence.LOW,
+            "a per-minute cap saves only if the refused calls were not needed "
+            "and are not retried, which the logs cannot tell",
+        )
+    elif any(r.basis.startswith("the profile's") for r in found.runaways):
         draft.judge(
             Confidence.LOW,
             "a runaway's usual length comes from its profile's other sessions, "
@@ -335,6 +415,6 @@ def _judge(
     else:
         draft.judge(
             Confidence.MEDIUM,
-            "the caps come from each task's own sessions; whether the calls "
-            "past them were needed the logs cannot say",
+            "the caps come from each task's own sessions and repeated requests; "
+            "whether the calls past them were needed the logs cannot say",
         )

@@ -27,8 +27,11 @@ class AdvisorSettings:
     """Thresholds and targets of the strategies; see each field's use."""
 
     system_prompt_target_tokens: int = 1_000
-    cache_ttl_seconds: float = 86_400.0
-    """How long a cached answer is served (exact and semantic caches)."""
+    cache_ttl_seconds: float = 7 * 86_400.0
+    """How long a cached answer is served (exact and semantic caches). A
+    prompt about the present or outside state is never cached, whatever its
+    age; for the rest the time to live bounds how old a stable answer (a
+    regex, a drive time, a library's usage) may get: a week by default."""
     semantic_threshold: float = DEFAULT_THRESHOLD
     borderline_margin: float = 0.03
     """Similarity this close to the threshold makes a semantic hit doubtful."""

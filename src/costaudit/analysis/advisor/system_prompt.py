@@ -25,7 +25,8 @@ GROUP = None
 
 @dataclass
 class _Profile:
-    """A profile's system prompts, over the records that sent them."""
+    """A profile's system prompts to one model, over the records that sent
+    them: counted with that model's tokenizer, so one label fits them all."""
 
     profile: str
     model: str
@@ -114,7 +115,7 @@ def trimmed_cost(facts: Facts, row: Row, removed: int) -> Decimal | None:
 
 def analyse(facts: Facts) -> Draft:
     target = facts.settings.system_prompt_target_tokens
-    profiles: dict[str, _Profile] = {}
+    profiles: dict[tuple[str, str], _Profile] = {}
     draft = Draft()
     unsized = 0
     for row in facts.history.rows:
@@ -122,7 +123,9 @@ def analyse(facts: Facts) -> Draft:
         if size is None:
             unsized += row.calls
             continue
-        found = profiles.setdefault(row.profile, _Profile(row.profile, row.model))
+        found = profiles.setdefault(
+            (row.profile, row.model), _Profile(row.profile, row.model)
+        )
         found.add(row, size)
         if size.tokens <= target or row.cost is None:
             continue
@@ -148,7 +151,8 @@ def _describe(facts: Facts, draft: Draft, ranked: list[_Profile], unsized: int) 
     for p in ranked[:8]:
         varied = f", {len(p.texts)} versions" if len(p.texts) > 1 else ""
         draft.steps.append(
-            f"profile '{p.profile}': system prompt {p.tokens:,} tokens a call "
+            f"profile '{p.profile}' on {p.model}: system prompt {p.tokens:,} "
+            "tokens a call "
             f"({p.label}{varied}) x {p.calls:,} calls = {p.tokens_sent:,} tokens, "
             f"{percent(_ratio(p.tokens_sent, p.prompt_tokens))} of its "
             f"{p.prompt_tokens:,} prompt tokens "
@@ -162,7 +166,8 @@ def _describe(facts: Facts, draft: Draft, ranked: list[_Profile], unsized: int) 
                 f"${rate:.4f} per MTok): {usd(p.savings)}"
             )
             draft.change.append(
-                f"profile '{p.profile}': cut the system prompt from {p.tokens:,} "
+                f"profile '{p.profile}' ({p.model}): cut the system prompt from "
+                f"{p.tokens:,} "
                 f"to at most {target:,} tokens; it is sent on each of "
                 f"{p.calls:,} calls. Move rarely needed instructions into skills "
                 "or files the agent reads on demand."
@@ -173,10 +178,34 @@ def _describe(facts: Facts, draft: Draft, ranked: list[_Profile], unsized: int) 
         "the system prompt is sent on every call of a session (Hermes does)",
         "token counts of models without a tokenizer here are o200k_base estimates",
     ]
+    _judge(facts, draft, ranked)
+
+
+def _judge(facts: Facts, draft: Draft, ranked: list[_Profile]) -> None:
+    target = facts.settings.system_prompt_target_tokens
+    estimated = [p for p in ranked if not p.exact]
     if facts.tokenizer_error:
-        draft.confidence = Confidence.NONE
         draft.change = [facts.tokenizer_error]
+        draft.judge(Confidence.NONE, "no tokenizer could count the system prompts")
+    elif not ranked:
+        draft.judge(Confidence.NONE, "no system prompt text was kept to count")
+    elif not any(p.removed_tokens for p in ranked):
+        draft.judge(
+            Confidence.HIGH,
+            f"every system prompt is within the {target:,}-token target",
+        )
+    elif estimated:
+        draft.judge(
+            Confidence.MEDIUM,
+            f"{len(estimated)} of {len(ranked)} profile and model pairs are "
+            "counted with o200k_base, not their model's own tokenizer; and "
+            "whether a shorter prompt works as well the logs cannot tell",
+        )
     else:
         # The arithmetic is exact; whether a shorter prompt works as well is
         # not something logs can tell.
-        draft.confidence = Confidence.MEDIUM
+        draft.judge(
+            Confidence.MEDIUM,
+            "token counts are exact, but whether a shorter prompt works as well "
+            "the logs cannot tell",
+        )

@@ -35,7 +35,11 @@ from costaudit.interfaces.cli.output import (
 )
 from costaudit.interfaces.cli.text import Lines
 
-SHOWN_ITEMS = 3
+SHOWN_ITEMS = 5
+"""Items of a long evidence list printed as text; the line after says how
+many there are and what the rest add up to."""
+WHOLE_LIST = 8
+"""A list this short is printed whole: a ladder, tiers, moves."""
 
 
 def _percent(value: Any) -> str:
@@ -59,7 +63,9 @@ def ranking_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
 def _value(key: str, value: Any) -> str:
     if isinstance(value, Decimal) and key.endswith("_usd"):
         return money(value, 4)
-    if key in ("share", "hit_rate", "share_of_input", "cache_read_share"):
+    if key in ("share", "hit_rate", "share_of_input", "cache_read_share") or (
+        key.endswith("_rate") or key.endswith("_rate_upper_95") or key == "recall"
+    ):
         return _percent(value)
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
@@ -69,7 +75,68 @@ def _value(key: str, value: Any) -> str:
 def _item(item: Any) -> str:
     if not isinstance(item, dict):
         return str(item)
-    return ", ".join(f"{k} {_value(k, v)}" for k, v in item.items() if v is not None)
+    return ", ".join(
+        f"{k} {_value(k, v)}"
+        for k, v in item.items()
+        if v is not None and not _is_records(v)
+    )
+
+
+def _is_records(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(v, dict) for v in value)
+
+
+def _shown(total: int) -> int:
+    return total if total <= WHOLE_LIST else SHOWN_ITEMS
+
+
+def _rest(key: str, items: list[Any], total: int, indent: int) -> list[tuple[int, str]]:
+    """The line that says how much of a list was left out, if any."""
+    shown = min(len(items), _shown(total))
+    if shown >= total:
+        return []
+    left = items[shown:]
+    savings = [i.get("savings_usd") for i in left if isinstance(i, dict)]
+    worth = ""
+    known = len(savings) == len(left) == total - shown
+    if known and all(isinstance(v, Decimal) for v in savings):
+        worth = f"; the other {total - shown} save {money(sum(savings), 4)}"
+    return [(indent, f"{key}: {shown} of {total} shown{worth} (--format json)")]
+
+
+def _list_lines(
+    key: str, items: list[Any], total: int, indent: int = 2
+) -> list[tuple[int, str]]:
+    lines = [(indent, f"{key}: {_item(i)}") for i in items[: _shown(total)]]
+    for item in items[: _shown(total)]:
+        if isinstance(item, dict):
+            for inner, value in item.items():
+                if _is_records(value):
+                    lines += _list_lines(inner, value, len(value), indent + 4)
+    return lines + _rest(key, items, total, indent)
+
+
+def evidence_lines(evidence: dict[str, Any]) -> list[tuple[int, str]]:
+    """Evidence as (indent, text) lines: whole short lists, long ones cut
+    with a line that says "k of n shown" (a ``<key>_total`` gives n where
+    the document itself holds only the first few)."""
+    lines: list[tuple[int, str]] = []
+    for key, value in evidence.items():
+        if key.endswith("_total") and key.removesuffix("_total") in evidence:
+            continue
+        if isinstance(value, list):
+            total = max(evidence.get(f"{key}_total", len(value)), len(value))
+            lines += _list_lines(key, value, total)
+        elif isinstance(value, dict):
+            if key.endswith("_usd"):
+                value = {f"{k}_usd": v for k, v in value.items()}
+            lines.append((2, f"{key}: {_item(value)}"))
+            for inner, items in value.items():
+                if _is_records(items):
+                    lines += _list_lines(inner, items, len(items), 6)
+        elif value is not None:
+            lines.append((2, f"{key}: {_value(key, value)}"))
+    return lines
 
 
 def render_strategy(out: Console, strategy: dict[str, Any]) -> None:
@@ -85,25 +152,29 @@ def render_strategy(out: Console, strategy: dict[str, Any]) -> None:
             style="bold",
         )
     )
+    if strategy.get("confidence_why"):
+        _detail(out, f"why {strategy['confidence']}: {strategy['confidence_why']}")
     if applies["calls"]:
-        tasks = ", ".join(
-            f"{t['profile']}/{t['task']} ({count(t['calls'])})"
-            for t in applies["tasks"][:SHOWN_ITEMS]
-        )
-        _detail(
-            out,
-            f"applies to {count(applies['calls'])} calls in "
-            f"{count(applies['sessions'])} sessions: {tasks}",
-        )
+        _detail(out, _applies(applies))
     for change in strategy["change"]:
         _detail(out, f"change: {change}")
-    for key, value in strategy["evidence"].items():
-        if isinstance(value, list):
-            for item in value[:SHOWN_ITEMS]:
-                _detail(out, f"{key}: {_item(item)}")
-        elif value is not None:
-            _detail(out, f"{key}: {_value(key, value)}")
+    for indent, text in evidence_lines(strategy["evidence"]):
+        out.print(Lines(text, indent=indent, hang=4))
     _detail(out, "assumes: " + "; ".join(strategy["assumptions"]))
+
+
+def _applies(applies: dict[str, Any]) -> str:
+    tasks = applies["tasks"]
+    total = len(tasks) + applies.get("more_tasks", 0)
+    shown = tasks[: _shown(total)]
+    named = ", ".join(
+        f"{t['profile']}/{t['task']} ({count(t['calls'])})" for t in shown
+    )
+    cut = f" ({len(shown)} of {total} tasks shown)" if len(shown) < total else ""
+    return (
+        f"applies to {count(applies['calls'])} calls in "
+        f"{count(applies['sessions'])} sessions: {named}{cut}"
+    )
 
 
 def _detail(out: Console, text: str) -> None:
