@@ -97,32 +97,32 @@ def test_each_threshold_alerts_once_then_the_limit(ledger: Ledger, hook: Hook) -
     cfg = make_config()
     add(ledger, cfg, spend("a", NOW - timedelta(days=1), "8.50"))
 
+    # 50% and 80% are both crossed: one alert, for 80%, stands for both.
     first = check(ledger, cfg, hook, NOW)
     assert first.exit_code == 3
-    assert [(d.threshold, d.error) for d in first.deliveries] == [
-        (Decimal(50), None),
-        (Decimal(80), None),
-    ]
-    assert [path for path, _ in hook.received] == ["/hook", "/hook"]
-    payload = hook.received[1][1]
+    assert [(d.threshold, d.error) for d in first.deliveries] == [(Decimal(80), None)]
+    assert [path for path, _ in hook.received] == ["/hook"]
+    payload = hook.received[0][1]
     assert payload["title"] == "costaudit: budget 'api' is at 80% of its limit"
     assert payload["type"] == "warning"
     assert payload["message"].splitlines() == [
         "Budget 'api' (everything, month), 2026-11-01 to 2026-11-30 (UTC):",
         "- spent $8.50 of $10.00 (85.0%), $0.81 a day, forecast $24.29",
+        "Newly crossed thresholds: 50%, 80% (one alert for all).",
         "At this rate the limit is reached on 2026-11-13.",
     ]
 
     second = check(ledger, cfg, hook, NOW + timedelta(hours=1))
     assert second.deliveries == []
-    assert len(hook.received) == 2
+    assert len(hook.received) == 1
     assert second.exit_code == 3
 
     add(ledger, cfg, spend("b", NOW + timedelta(hours=2), "2"))
     third = check(ledger, cfg, hook, NOW + timedelta(hours=3))
     assert [d.threshold for d in third.deliveries] == [Decimal(100)]
-    assert hook.received[2][1]["title"] == "costaudit: budget 'api' reached its limit"
-    assert hook.received[2][1]["type"] == "failure"
+    assert hook.received[1][1]["title"] == "costaudit: budget 'api' reached its limit"
+    assert hook.received[1][1]["type"] == "failure"
+    assert "Newly crossed" not in hook.received[1][1]["message"]
     assert third.exit_code == 4
 
 
@@ -138,15 +138,39 @@ def test_failed_notification_is_retried_on_the_next_run(
     assert delivery.error is not None and "500" in delivery.error
     assert failed.failures == [delivery]
     assert len(hook.received) == 1  # it reached the server, which refused it
+    assert "- spent $6.00 of $10.00 (60.0%)" in hook.received[0][1]["message"]
 
+    # Spend goes on before the retry: the retry carries this run's figures.
+    add(ledger, cfg, spend("b", NOW + timedelta(minutes=5), "1"))
     hook.status = 200
     retried = check(ledger, cfg, hook, NOW + timedelta(minutes=15))
     [again] = retried.deliveries
     assert (again.retry, again.error, again.title) == (True, None, delivery.title)
-    assert hook.received[1][1]["message"] == hook.received[0][1]["message"]
+    assert "- spent $7.00 of $10.00 (70.0%)" in hook.received[1][1]["message"]
 
     assert check(ledger, cfg, hook, NOW + timedelta(minutes=30)).deliveries == []
     assert len(hook.received) == 2
+
+
+def test_a_failed_alert_is_covered_by_a_higher_one(ledger: Ledger, hook: Hook) -> None:
+    cfg = make_config()
+    add(ledger, cfg, spend("a", NOW - timedelta(days=1), "6"))
+    hook.status = 500
+    assert [d.threshold for d in check(ledger, cfg, hook, NOW).failures] == [50]
+
+    # By the next run spend is past 80%: one alert, for 80%, not the 50% too.
+    add(ledger, cfg, spend("b", NOW + timedelta(minutes=5), "2.5"))
+    hook.status = 200
+    later = check(ledger, cfg, hook, NOW + timedelta(minutes=15))
+    assert [(d.threshold, d.retry, d.error) for d in later.deliveries] == [
+        (Decimal(80), False, None)
+    ]
+    assert later.exit_code == 3
+    assert hook.received[-1][1]["title"] == (
+        "costaudit: budget 'api' is at 80% of its limit"
+    )
+    assert len(hook.received) == 2
+    assert check(ledger, cfg, hook, NOW + timedelta(minutes=30)).deliveries == []
 
 
 def test_dry_run_sends_and_records_nothing(ledger: Ledger, hook: Hook) -> None:
@@ -278,3 +302,21 @@ def test_a_three_decimal_threshold_alerts_once(ledger: Ledger, hook: Hook) -> No
     ]
     assert check(ledger, cfg, hook, NOW + timedelta(hours=1)).deliveries == []
     assert len(hook.received) == 1
+
+
+def test_recipient_labels_show_no_settings_and_no_tokens() -> None:
+    urls = [
+        "json://127.0.0.1:8765/hook",
+        "json://me:hunter22@example.com/api/webhook/abcdef0123456789abcd"
+        "?+Authorization=Bearer%20s3cret",
+        "discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js",
+        "ntfys://ntfy.sh/alerts-7f3a9c21d4e8b6",
+    ]
+    labels = [r.label for r in AppriseSender(urls).recipients()]
+    assert labels == [
+        "json://127.0.0.1:8765/hook",
+        "json://me:****@example.com/api/webhook/a...d",
+        "discord://4...8/J...s",
+        "ntfys://ntfy.sh/a...6",
+    ]
+    assert not any("s3cret" in label or "hunter22" in label for label in labels)

@@ -10,6 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from costaudit.analysis.budgets import (
     budgets_from_config,
@@ -18,7 +20,8 @@ from costaudit.analysis.budgets import (
     notification_urls,
     scope_problem,
 )
-from costaudit.analysis.budgets.period import current_period
+from costaudit.analysis.budgets.evaluate import _rolling_measure
+from costaudit.analysis.budgets.period import Period, current_period
 from costaudit.config import Config
 from costaudit.errors import ConfigError
 from costaudit.ledger.store import Ledger
@@ -145,8 +148,13 @@ def test_calendar_week_starts_monday_and_rolling_week_looks_back(
     assert calendar.usd is not None and calendar.usd.forecast == Decimal("2.8")
     assert rolling.spent_usd == Decimal(4)
     assert rolling.usd is not None
+    # The last 42 hours hold $1, a rate of $4/7 a day: no faster than the
+    # window's average ($4 in 7 days), so the average is the rate.
     assert rolling.usd.per_day == Decimal(4) / 7
-    assert rolling.usd.forecast == Decimal(4)  # a steady rate keeps the window
+    assert rolling.usd.basis == "over the whole window (7 days)"
+    # Until Saturday's $3 leaves (in 3 days) the window holds $4 and gains
+    # $4/7 a day: at most 4 + 3 x 4/7 = 40/7.
+    assert rolling.usd.forecast == Decimal(40) / 7
     assert rolling.reached_on is None
 
 
@@ -238,16 +246,20 @@ def test_rolling_day_forecast_and_limit_day_from_the_recent_rate(
     assert status.spent_usd == Decimal(7)
     assert status.usd is not None
     # The last quarter of a rolling day is 6 hours: $3 in 6 h is $0.50 an
-    # hour, $12 a day, and a day at that rate leaves $12 in the window.
+    # hour, $12 a day, faster than the window's $7 a day.
     assert status.usd.per_day == Decimal(12)
-    assert status.usd.forecast == Decimal(12)
+    assert status.usd.basis == "over the last 6 hours, faster than the window's average"
+    # The $3 stays 21 more hours while $0.50 an hour comes in: 3 + 10.5.
+    assert status.usd.forecast == Decimal("13.5")
     # The $4 leaves the window after 2 hours; then $3 + $0.50 an hour meets
     # $10 after 14 hours: 02:00 on 12 November.
     assert status.reached_on == date(2026, 11, 12)
     assert status.level == "warning"
 
 
-def test_rolling_week_with_nothing_recent_forecasts_nothing(tmp_path: Path) -> None:
+def test_rolling_week_with_nothing_recent_burns_at_its_average(
+    tmp_path: Path,
+) -> None:
     now = datetime(2026, 11, 11, 12, tzinfo=UTC)
     records = [spend("old", now - timedelta(days=5), "6")]
     cfg = config({"name": "r", "period": "week", "rolling": True, "limit_usd": 10})
@@ -255,8 +267,84 @@ def test_rolling_week_with_nothing_recent_forecasts_nothing(tmp_path: Path) -> N
         [budget] = budgets_from_config(cfg)
         status = evaluate(book, budget, now, UTC_ZONE)
     assert status.usd is not None
-    assert (status.usd.per_day, status.usd.forecast) == (0, 0)
+    # Nothing in the last 42 hours: the rate is the window's, $6 in 7 days.
+    assert status.usd.per_day == Decimal(6) / 7
+    # The $6 leaves in 2 days, by when $12/7 more came in: 54/7, below $10.
+    assert status.usd.forecast == Decimal(54) / 7
     assert status.reached_on is None
+
+
+def test_rolling_token_budget_forecasts_at_least_what_was_spent(
+    tmp_path: Path,
+) -> None:
+    now = datetime(2026, 11, 30, 20, tzinfo=UTC)
+    records = [
+        spend("a", now - timedelta(hours=20), "0.02", profile="codi"),
+        spend("b", now - timedelta(hours=10), "0.009079", profile="codi"),
+    ]
+    cfg = config(
+        {"name": "t", "scope": "profile:codi", "period": "day", "rolling": True,
+         "limit_tokens": 2_000_000}
+    )  # fmt: skip
+    with ledger(tmp_path, records, cfg) as book:
+        [budget] = budgets_from_config(cfg)
+        status = evaluate(book, budget, now, UTC_ZONE)
+    tokens = status.tokens
+    assert tokens is not None and tokens.spent == 29_079
+    # Nothing in the last 6 hours; the window's average is 29,079 a day.
+    assert tokens.per_day == 29_079
+    # The 20,000 leave in 4 hours, when 29,079 x 4/24 more came in.
+    assert tokens.forecast == Decimal(29_079) + Decimal(29_079) * 4 / 24
+    assert status.reached_on is None
+
+
+def test_a_period_s_first_seconds_borrow_the_previous_hours(tmp_path: Path) -> None:
+    midnight = datetime(2026, 11, 11, tzinfo=UTC)
+    records = [
+        spend("evening", midnight - timedelta(hours=4), "2"),
+        spend("long ago", midnight - timedelta(hours=7), "5"),  # before the span
+        spend("first", midnight, "1"),
+    ]
+    cfg = config({"name": "d", "period": "day", "limit_usd": 10})
+    with ledger(tmp_path, records, cfg) as book:
+        [budget] = budgets_from_config(cfg)
+        status = evaluate(book, budget, midnight, UTC_ZONE)
+    usd = status.usd
+    assert usd is not None and usd.spent == 1
+    # A rate over one second would be $86,400 a day. Over the last 6 hours
+    # instead: $1 today and $2 yesterday evening, $0.50 an hour.
+    assert usd.per_day == 12
+    assert usd.basis == (
+        "over the last 6 hours, reaching into the previous period "
+        "(this one began under a minute ago)"
+    )
+    assert usd.forecast == 1 + 12  # $1 spent and a whole day at $0.50 an hour
+    # $9 more at $0.50 an hour takes 18 hours: the same day.
+    assert status.reached_on == date(2026, 11, 11)
+
+
+@given(
+    spends=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=7 * 86_400 - 1),
+            st.decimals(min_value=0, max_value=100, places=2),
+        ),
+        max_size=20,
+    )
+)
+def test_a_rolling_forecast_is_never_below_the_spend(
+    spends: list[tuple[int, Decimal]],
+) -> None:
+    now = datetime(2026, 11, 11, 12, tzinfo=UTC)
+    period = Period(now - timedelta(days=7), now, UTC_ZONE, rolling=True)
+    times = sorted(
+        (period.start + timedelta(seconds=second), amount) for second, amount in spends
+    )
+    measure = _rolling_measure(times, Decimal(50), period, [], True)
+    assert measure.forecast >= measure.spent
+    if measure.spent < 50:
+        # The limit is met at some moment exactly when the peak meets it.
+        assert (measure.reached_on is not None) == (measure.forecast >= 50)
 
 
 def test_a_scope_nothing_matches_is_named(tmp_path: Path) -> None:

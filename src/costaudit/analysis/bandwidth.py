@@ -1,7 +1,7 @@
 """How fast a CPU can run a model, worked out from first principles.
 
 Generating one token reads every weight of a dense model once. On a CPU that
-read, not the arithmetic, sets the pace, so generation speed is at most
+read, not the arithmetic, sets the pace, so generation speed is about
 
     tokens per second = memory bandwidth / bytes of weights
 
@@ -12,17 +12,18 @@ large array on every core.
 
 Reading a prompt is the other way round: a whole batch of tokens shares each
 read of the weights, so the arithmetic sets the pace. A token costs about
-two floating-point operations per weight (a multiply and an add), so
+two operations per weight (a multiply and an add), so
 
-    prompt tokens per second = FLOP/s / (2 x weights)
+    prompt tokens per second = operations per second / (2 x weights)
 
-with the FLOP/s from config (``[local] cpu_gflops``) or measured as NumPy's
-float32 matrix product on every core. llama.cpp's quantised kernels reach
-part of that rate, so it is an upper bound.
+with the rate from config (``[local] cpu_gflops``) or measured as NumPy's
+float32 matrix product on every core. llama.cpp's quantised kernels run
+somewhat above or below that rate depending on the CPU's integer
+instructions, so the figure gives the order of magnitude, no more.
 
-Real decoders reach part of both bounds (caches, threads, the KV cache read
-as well), so each figure is labelled an estimate, and a measurement
-(``bench-local``, server logs) replaces it when there is one.
+Real decoders reach part of the bandwidth bound too (caches, threads, the
+KV cache read as well), so each figure is labelled an estimate, and a
+measurement (``bench-local``, server logs) replaces it when there is one.
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ from decimal import Decimal
 
 import numpy as np
 
+from costaudit.analysis.breakeven import MTOK, energy_usd, joules_above_idle
 from costaudit.config import Config
 from costaudit.errors import CostauditError
-from costaudit.pricing.energy import JOULES_PER_KWH, Figure
+from costaudit.pricing.energy import Figure
 
 log = logging.getLogger(__name__)
 
 GB = Decimal(1_000_000_000)
-MTOK = Decimal(1_000_000)
 
 # Bits per weight of GGUF files, by quantisation type. For the types llama.cpp
 # documents by file size (``llama-quantize --help``: Llama-3-8B, 8.03 billion
@@ -165,7 +166,7 @@ def prompt_estimate(parameters: int, compute: Compute) -> Figure:
     """Prompt tokens per second at two operations per weight per token."""
     rate = compute.gflops * GB / (2 * Decimal(parameters))
     origin = (
-        f"estimate, an upper bound: {compute.labelled()} / "
+        f"estimate: {compute.labelled()} / "
         f"(2 x {Decimal(parameters) / GB:.2f} B weights)"
     )
     return Figure(rate.quantize(Decimal("0.01")), origin)
@@ -203,30 +204,40 @@ def weight_bytes(params_billion: Decimal, quant: str) -> Decimal:
     return params_billion * GB * bits_per_weight(quant) / 8
 
 
-def generation_estimate(weights: Decimal, bandwidth: Bandwidth) -> Figure:
-    """Tokens per second generated when each token reads ``weights`` bytes."""
+def generation_estimate(
+    weights: Decimal, bandwidth: Bandwidth, what: str = ""
+) -> Figure:
+    """Tokens per second generated when each token reads ``weights`` bytes;
+    ``what`` says where the byte count came from."""
     rate = bandwidth.gb_per_s * GB / weights
-    origin = f"estimate: {bandwidth.labelled()} / {weights / GB:.2f} GB of weights"
+    source = f" ({what})" if what else ""
+    origin = (
+        f"estimate: {bandwidth.labelled()} / {weights / GB:.2f} GB of weights{source}"
+    )
     return Figure(rate.quantize(Decimal("0.01")), origin)
 
 
+@dataclass(frozen=True)
+class Power:
+    """What the quantisation table needs to put energy on a token."""
+
+    busy_watts: Decimal
+    idle_watts: Decimal
+    kwh_usd: Decimal
+
+
 def _quant_row(
-    label: str,
-    bits: Decimal,
-    size: Decimal,
-    bandwidth: Bandwidth,
-    marginal_watts: Decimal,
-    kwh_usd: Decimal,
+    label: str, bits: Decimal, size: Decimal, bandwidth: Bandwidth, power: Power
 ) -> dict[str, object]:
     speed = generation_estimate(size, bandwidth).value
-    joules = marginal_watts / speed
+    joules = joules_above_idle(power.busy_watts, power.idle_watts, speed)
     return {
         "quant": label,
         "bits_per_weight": bits.quantize(Decimal("0.01")),
         "size_gb": (size / GB).quantize(Decimal("0.01")),
         "generation_tps": speed,
         "joules_per_token": joules.quantize(Decimal("0.001")),
-        "usd_per_mtok_generated": joules * MTOK * kwh_usd / JOULES_PER_KWH,
+        "usd_per_mtok_generated": energy_usd(joules * MTOK, power.kwh_usd),
     }
 
 
@@ -234,41 +245,25 @@ def compare_quantisations(
     params_billion: Decimal,
     quants: list[str],
     bandwidth: Bandwidth,
-    marginal_watts: Decimal,
-    kwh_usd: Decimal,
+    power: Power,
     actual: tuple[str, int] | None = None,
 ) -> list[dict[str, object]]:
     """Size, estimated speed and energy per generated token, per quantisation.
 
-    Energy is the draw above idle (``marginal_watts``) over the speed, as in
-    the break-even model: idle power is paid whether or not tokens are made.
+    Energy is the draw above idle over the speed
+    (:func:`~costaudit.analysis.breakeven.joules_above_idle`), as in the
+    break-even model: idle power is paid whether or not tokens are made.
     ``actual`` is a real file's type and size in bytes: a row of its own,
-    with the file's true size instead of the table's.
+    first, with the file's true size instead of the table's.
     """
     rows = []
     if actual is not None:
         label, file_bytes = actual
         bits = Decimal(file_bytes * 8) / (params_billion * GB)
-        rows.append(
-            _quant_row(
-                f"{label} (this file)",
-                bits,
-                Decimal(file_bytes),
-                bandwidth,
-                marginal_watts,
-                kwh_usd,
-            )
-        )
+        size = Decimal(file_bytes)
+        rows.append(_quant_row(f"{label} (this file)", bits, size, bandwidth, power))
     for quant in quants:
         size = weight_bytes(params_billion, quant)
-        rows.append(
-            _quant_row(
-                quant.upper(),
-                bits_per_weight(quant),
-                size,
-                bandwidth,
-                marginal_watts,
-                kwh_usd,
-            )
-        )
+        bits = bits_per_weight(quant)
+        rows.append(_quant_row(quant.upper(), bits, size, bandwidth, power))
     return rows

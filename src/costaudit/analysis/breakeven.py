@@ -8,14 +8,17 @@ per call (the energy model's throughput). So a month of it costs
     fixed + idle energy + volume x marginal energy per token
 
 where ``fixed`` is rent or hardware spread over its life, and the marginal
-energy of a token is the busy draw above idle for the seconds it takes. An
-API costs ``volume x price per token`` at the same mix of prompt, cache and
+energy of a token is the busy draw above idle for the seconds it takes
+(:func:`joules_above_idle`: every energy-per-token figure of the break-even
+analysis, the quantisation table and ``bench-local`` is this one). An API
+costs ``volume x price per token`` at the same mix of prompt, cache and
 output tokens. The two are equal at
 
     break-even volume = (fixed + idle energy) / (API price - marginal energy)
 
 and never, when a token costs less on the API than its energy locally. One
-machine also has a ceiling: a month has only so many busy seconds.
+machine also has a ceiling: a month has only so many busy seconds; a volume
+beyond it needs more machines, each with its own fixed cost and idle draw.
 """
 
 from __future__ import annotations
@@ -31,6 +34,25 @@ from costaudit.pricing.library import Tokens
 MTOK = Decimal(1_000_000)
 SECONDS_PER_DAY = Decimal(86_400)
 SECONDS_PER_MONTH = DAYS_PER_MONTH * SECONDS_PER_DAY
+
+
+def watts_above_idle(busy_watts: Decimal, idle_watts: Decimal) -> Decimal:
+    """The draw work adds to idle (never below zero)."""
+    return max(busy_watts - idle_watts, Decimal(0))
+
+
+def joules_above_idle(
+    busy_watts: Decimal, idle_watts: Decimal, tokens_per_second: Decimal
+) -> Decimal:
+    """Energy one token adds to the idle draw: the draw above idle over the
+    speed. Idle power is paid all day whether or not tokens are made (it is
+    part of the machine's standing cost), so a token is charged what it adds."""
+    return watts_above_idle(busy_watts, idle_watts) / tokens_per_second
+
+
+def energy_usd(joules: Decimal, kwh_usd: Decimal) -> Decimal:
+    # Multiply before dividing, so round figures stay exact.
+    return joules * kwh_usd / JOULES_PER_KWH
 
 
 @dataclass(frozen=True)
@@ -86,8 +108,7 @@ class Machine:
     throughput: Throughput
 
     def _kwh_usd(self, watts: Decimal, seconds: Decimal) -> Decimal:
-        # Multiply before dividing, so round figures stay exact.
-        return watts * seconds * self.kwh_usd.value / JOULES_PER_KWH
+        return energy_usd(watts * seconds, self.kwh_usd.value)
 
     def energy_usd_per_day(self, busy_share: Decimal) -> Decimal:
         """Electricity for a day busy ``busy_share`` of the time, idle the rest."""
@@ -105,7 +126,7 @@ class Machine:
 
     def marginal_watts(self) -> Decimal:
         """Power drawn by work, above idle (never below zero)."""
-        return max(self.busy_watts.value - self.idle_watts.value, Decimal(0))
+        return watts_above_idle(self.busy_watts.value, self.idle_watts.value)
 
     def marginal_usd_per_mtok(self, prompt_share: Decimal) -> Decimal:
         """Energy above idle for a million tokens, ``prompt_share`` of them
@@ -128,6 +149,16 @@ class Machine:
     def capacity_per_month(self, mix: Mix) -> Decimal:
         """Tokens a month with the machine busy all the time."""
         return SECONDS_PER_MONTH / self.seconds_per_token(mix)
+
+    def machines_for(self, volume: Decimal, mix: Mix) -> int:
+        """Machines like this one needed to serve ``volume`` a month."""
+        return max(1, math.ceil(volume / self.capacity_per_month(mix)))
+
+    def fleet_usd_per_month(self, volume: Decimal, mix: Mix) -> Decimal:
+        """``volume`` a month on as many such machines as it needs."""
+        machines = self.machines_for(volume, mix)
+        standing = machines * self.standing_usd_per_month()
+        return standing + volume * self.marginal_usd_per_token(mix)
 
 
 def break_even_volume(

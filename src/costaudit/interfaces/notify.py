@@ -1,15 +1,21 @@
 """Sending notifications through apprise, one URL at a time.
 
 Each URL is sent to on its own, so when one service fails and another
-works, only the failed one is sent again later. The ledger knows a URL by a
-hash of it and output shows apprise's privacy form: URLs often carry tokens.
+works, only the failed one is sent again later. URLs often carry tokens, so
+the ledger knows a URL by a hash of it, and output names it by a label:
+apprise's privacy form (which masks the secrets of the services it knows)
+without its query string (settings, and for generic webhooks custom headers
+that may hold a token), with every path segment that looks like a token
+masked too (a webhook id in a generic ``json://`` URL, an ntfy topic).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import apprise
 
@@ -23,6 +29,26 @@ _NOTIFY_TYPES = {
     "warning": apprise.NotifyType.WARNING,
     "over": apprise.NotifyType.FAILURE,
 }
+
+
+# A path segment this long with a digit in it, or any segment of 32
+# characters or more, is taken for a token: names people choose for a hook
+# path ("hook", "api", "webhook", "alerts") are short or wordy.
+_TOKEN_LIKE = re.compile(r"(?=.*\d).{16,}|.{32,}")
+
+
+def _mask(segment: str) -> str:
+    """``a...z``: the first and last characters, as apprise masks secrets."""
+    if not _TOKEN_LIKE.fullmatch(segment):
+        return segment
+    return f"{segment[0]}...{segment[-1]}"
+
+
+def safe_label(privacy_url: str) -> str:
+    """A URL fit to print: scheme, host and path, token-like parts masked."""
+    parts = urlsplit(privacy_url)
+    path = "/".join(_mask(segment) for segment in parts.path.split("/"))
+    return f"{parts.scheme}://{parts.netloc}{path.rstrip('/')}"
 
 
 @dataclass(frozen=True)
@@ -41,7 +67,7 @@ def _recipient(url: str, index: int, where: str) -> Recipient:
             f"{where}: notifications.urls[{index}] is not a URL apprise can send to "
             f"(scheme {scheme!r}); see https://github.com/caronc/apprise/wiki"
         )
-    return Recipient(target_key(url), str(service.url(privacy=True)), service)
+    return Recipient(target_key(url), safe_label(service.url(privacy=True)), service)
 
 
 class AppriseSender:

@@ -26,7 +26,8 @@ from typing import Any
 
 from costaudit.errors import CostauditError
 from costaudit.ledger.store import Ledger
-from costaudit.pricing.throughput import BENCH_SOURCE
+from costaudit.pricing.energy import Figure, Throughput
+from costaudit.pricing.throughput import BENCH_SOURCE, RAPL_HOW, measured_origin
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,6 @@ class Phase:
     seconds: float
     joules: float | None
     """From RAPL counters; None where they cannot be read."""
-
-    @property
-    def tokens_per_second(self) -> Decimal:
-        return Decimal(self.tokens) / Decimal(str(self.seconds))
 
 
 @dataclass(frozen=True)
@@ -80,27 +77,26 @@ class BenchResult:
             Decimal("0.01")
         )
 
-    def measured_watts(self, kind: str) -> Decimal | None:
-        """Joules over seconds of a phase, where RAPL was read for every run."""
-        phases = self._phases(kind)
+    def measured_watts(self) -> Decimal | None:
+        """Joules over seconds of both phases, where RAPL was read for every
+        run: the busy draw the energy model takes from stored runs."""
+        phases = self._phases("prompt") + self._phases("generation")
         if not all(p.joules is not None for p in phases):
             return None
         joules = Decimal(str(sum(p.joules or 0.0 for p in phases)))
-        return joules / Decimal(str(sum(p.seconds for p in phases)))
+        seconds = Decimal(str(sum(p.seconds for p in phases)))
+        return (joules / seconds).quantize(Decimal("0.01"))
 
-    def joules_per_token(
-        self, kind: str, busy_watts: Decimal, idle_watts: Decimal = Decimal(0)
-    ) -> Decimal:
-        """Energy per token above the idle draw: the measured draw of the
-        phase (else ``busy_watts``) less ``idle_watts``, over the speed.
-
-        Above idle, because the machine draws its idle power whether or not
-        it works: the break-even model bills that per day, and a token adds
-        only what it draws beyond it.
-        """
-        watts = self.measured_watts(kind)
-        busy = busy_watts if watts is None else watts
-        return max(busy - idle_watts, Decimal(0)) / self.tokens_per_second(kind)
+    def throughput(self) -> Throughput:
+        """These runs' speeds and draw, labelled as the ledger would label
+        them once stored."""
+        origin = measured_origin(BENCH_SOURCE, len(self.runs))
+        watts = self.measured_watts()
+        return Throughput(
+            Figure(self.tokens_per_second("prompt"), origin),
+            Figure(self.tokens_per_second("generation"), origin),
+            None if watts is None else Figure(watts, origin + RAPL_HOW),
+        )
 
 
 class Rapl:

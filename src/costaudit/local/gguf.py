@@ -55,11 +55,6 @@ class GgufInfo:
     name: str | None
     architecture: str | None
 
-    @property
-    def bits_per_weight(self) -> float:
-        """The whole file's size over its weight count (metadata included)."""
-        return self.size_bytes * 8 / self.parameters
-
 
 class _Reader:
     def __init__(self, handle: BinaryIO, path: Path) -> None:

@@ -8,6 +8,7 @@ measurement, or is a default, and defaults are printed wherever they are used.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -38,6 +39,11 @@ class Figure:
     def labelled(self, unit: str) -> str:
         """``65 W (default)``: the value, its unit and where it came from."""
         return f"{self} {unit} ({self.origin})"
+
+    def dollars(self) -> str:
+        """An amount in dollars, in cents at least: ``$0.30``, ``$0.255``."""
+        cents = self.value.quantize(Decimal("0.01"))
+        return f"${cents}" if cents == self.value else f"${self}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +165,36 @@ class EnergyPricer:
         kwh_usd = self.settings.kwh_usd
         detail = (
             f"energy model: {watts.labelled('W')} busy, "
-            f"${kwh_usd}/kWh ({kwh_usd.origin}), "
+            f"{kwh_usd.dollars()}/kWh ({kwh_usd.origin}), "
             f"prompt {throughput.prompt_tps.labelled('tok/s')}, "
             f"generation {throughput.generation_tps.labelled('tok/s')}"
         )
         return Cost(amount, CostSource.ENERGY_MODEL, detail)
+
+    def defaults_used(self, models: Iterable[str]) -> list[str]:
+        """The default figures that cost ``models``, each with its value and
+        the models it applies to: what a user should know before trusting a
+        local cost, and set in config."""
+        models = sorted(set(models))
+        if not models:
+            return []
+        used: dict[str, list[str]] = {}
+        kwh_usd = self.settings.kwh_usd
+        if kwh_usd.origin == "default":
+            used[f"electricity {kwh_usd.dollars()}/kWh"] = []
+        for model in models:
+            throughput = self.throughput(model)
+            for label, figure, unit in (
+                ("busy power draw", self.watts(model), "W"),
+                ("prompt speed", throughput.prompt_tps, "tok/s"),
+                ("generation speed", throughput.generation_tps, "tok/s"),
+            ):
+                if figure.origin == "default":
+                    used.setdefault(f"{label} {figure} {unit}", []).append(model)
+        return [
+            f"{text} ({', '.join(names)})" if names else text
+            for text, names in used.items()
+        ]
 
     def fingerprint(self) -> str:
         parts = [str(self.settings)]

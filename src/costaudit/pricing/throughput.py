@@ -53,6 +53,7 @@ SOURCE_PRIORITY: tuple[tuple[str, str], ...] = (
     (BENCH_SOURCE, "bench-local"),
 )
 SOURCE_LABELS = dict(SOURCE_PRIORITY)
+RAPL_HOW = ", RAPL counters"
 
 Timed = tuple[int, int, float, float]
 """Prompt tokens, output tokens, prefill seconds, generation seconds."""
@@ -65,7 +66,8 @@ def _rank(source: str) -> tuple[int, str]:
     return (order.index(source) if source in order else len(order), source)
 
 
-def _origin(source: str, count: int, how: str = "") -> str:
+def measured_origin(source: str, count: int, how: str = "") -> str:
+    """``measured: Hermes agent.log, 332 calls``: a measured figure's label."""
     label = SOURCE_LABELS.get(source, source)
     unit = "runs" if source == BENCH_SOURCE else "calls"
     if count == 1:
@@ -80,7 +82,7 @@ def _from_timings(rows: list[Timed], source: str) -> Throughput | None:
     eval_s = sum(r[3] for r in rows)
     if prompt_s <= 0 or eval_s <= 0 or prompt <= 0 or output <= 0:
         return None
-    origin = _origin(source, len(rows))
+    origin = measured_origin(source, len(rows))
     return Throughput(
         Figure(Decimal(str(round(prompt / prompt_s, 2))), origin),
         Figure(Decimal(str(round(output / eval_s, 2))), origin),
@@ -96,7 +98,7 @@ def _from_latency(rows: list[Latent], source: str) -> Throughput | None:
     per_prompt, per_output = float(coef[0]), float(coef[1])
     if per_prompt <= 0 or per_output <= 0:
         return None
-    origin = _origin(source, len(rows), " (fitted to latency)")
+    origin = measured_origin(source, len(rows), " (fitted to latency)")
     return Throughput(
         Figure(Decimal(str(round(1 / per_prompt, 2))), origin),
         Figure(Decimal(str(round(1 / per_output, 2))), origin),
@@ -152,7 +154,7 @@ def measured_watts(ledger: Ledger) -> dict[str, Figure]:
     watts = {}
     for model, runs, joules, seconds in rows:
         if seconds and joules and seconds > 0:
-            origin = _origin(BENCH_SOURCE, int(runs), ", RAPL counters")
+            origin = measured_origin(BENCH_SOURCE, int(runs), RAPL_HOW)
             value = Decimal(str(round(joules / seconds, 2)))
             watts[model] = Figure(value, origin)
     return watts

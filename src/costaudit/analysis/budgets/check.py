@@ -1,9 +1,14 @@
-"""``budget check``: a notification for each threshold newly crossed.
+"""``budget check``: one notification for what each budget newly crossed.
 
 Made to run unattended (cron, a systemd timer). Each threshold alerts once in
-a period (see :mod:`costaudit.analysis.budgets.state`); a notification that
-fails is reported and sent again on the next run, until its period ends or
-it has been tried ``max_attempts`` times. Exit codes:
+a period (see :mod:`costaudit.analysis.budgets.state`). When one run finds a
+budget past several thresholds it has not alerted yet (spend jumped from 40%
+to 85% since the last check), it sends one alert, for the highest, with the
+figures as they stand, and records the lower ones as covered by it. A
+notification that fails is reported and sent again on the next run, with
+the figures of that run, until its period ends or it has been tried
+``max_attempts`` times; a retry that a newer, higher alert of the same
+budget covers is not sent again. Exit codes:
 
     0  every budget is within its limits and below its warning thresholds
     3  a warning threshold is crossed (the lowest configured threshold)
@@ -19,14 +24,19 @@ a failure (the budgets' state is still on stdout and in ``budget status``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from costaudit.analysis.budgets import state
-from costaudit.analysis.budgets.evaluate import BudgetStatus, evaluate_all
+from costaudit.analysis.budgets.evaluate import (
+    SINCE_START,
+    BudgetStatus,
+    Measure,
+    evaluate_all,
+)
 from costaudit.analysis.budgets.settings import DEFAULT_MAX_ATTEMPTS, Budget
 from costaudit.ledger.store import Ledger
 
@@ -104,35 +114,50 @@ def exit_code(statuses: Sequence[BudgetStatus]) -> int:
     return EXIT_WARNING if "warning" in levels else EXIT_OK
 
 
+def _rate(measure: Measure) -> str:
+    return "" if measure.basis == SINCE_START else f" ({measure.basis})"
+
+
 def _figures(status: BudgetStatus) -> list[str]:
     parts = []
     if status.usd is not None:
         u = status.usd
         parts.append(
             f"spent ${u.spent:,.2f} of ${u.limit:,.2f} ({u.share:.1%}), "
-            f"${u.per_day:,.2f} a day, forecast ${u.forecast:,.2f}"
+            f"${u.per_day:,.2f} a day{_rate(u)}, forecast ${u.forecast:,.2f}"
         )
     if status.tokens is not None:
         t = status.tokens
         parts.append(
             f"{int(t.spent):,} of {int(t.limit):,} tokens ({t.share:.1%}), "
-            f"{int(t.per_day):,} a day, forecast {int(t.forecast):,}"
+            f"{int(t.per_day):,} a day{_rate(t)}, forecast {int(t.forecast):,}"
         )
     return parts
 
 
-def message(status: BudgetStatus, threshold: Decimal) -> tuple[str, str]:
-    """The title and body of the alert for ``threshold`` (percent)."""
+def _percent(threshold: Decimal) -> str:
+    return f"{threshold.normalize():f}%"
+
+
+def message(
+    status: BudgetStatus, threshold: Decimal, covered: Sequence[Decimal] = ()
+) -> tuple[str, str]:
+    """The title and body of the alert for ``threshold`` (percent), with the
+    figures as they stand; ``covered`` are lower thresholds it stands for."""
     budget, period = status.budget, status.period
-    what = "reached its limit" if threshold == 100 else f"is at {threshold:f}%"
-    if threshold < 100:
-        what += " of its limit"
+    if threshold == 100:
+        what = "reached its limit"
+    else:
+        what = f"is at {_percent(threshold)} of its limit"
     title = f"costaudit: budget {budget.name!r} {what}"
     lines = [
         f"Budget {budget.name!r} ({budget.scope}, {budget.period_label}), "
         f"{period.first_day} to {period.last_day} ({period.tz.key}):",
         *(f"- {part}" for part in _figures(status)),
     ]
+    if covered:
+        crossed = ", ".join(_percent(t) for t in (*covered, threshold))
+        lines.append(f"Newly crossed thresholds: {crossed} (one alert for all).")
     if status.reached_on is not None:
         if status.share >= 1:
             lines.append(f"The limit was reached on {status.reached_on}.")
@@ -215,43 +240,93 @@ def _replace(
     row: state.AlertRow, status: str, error: str | None, target: str | None = None
 ) -> state.AlertRow:
     sent = status in (state.SENT, state.FAILED)
-    attempts = row.attempts + (1 if sent else 0)
-    return state.AlertRow(
-        row.budget, row.threshold, row.period_start, row.period_end,
-        row.target if target is None else target, row.crossed_at, row.level,
-        row.title, row.body, status, attempts, error,
-    )  # fmt: skip
+    return replace(
+        row,
+        status=status,
+        attempts=row.attempts + (1 if sent else 0),
+        last_error=error,
+        target=row.target if target is None else target,
+    )
 
 
-def _new_alert(status: BudgetStatus, threshold: Decimal) -> state.AlertRow:
-    title, body = message(status, threshold)
+@dataclass(frozen=True)
+class NewAlert:
+    """The alert for a budget's highest newly crossed threshold, and the
+    lower ones it covers (recorded as alerted, not sent on their own)."""
+
+    row: state.AlertRow
+    covered: tuple[state.AlertRow, ...] = ()
+
+
+def _new_alert(status: BudgetStatus, crossed: list[Decimal]) -> NewAlert:
+    *lower, threshold = crossed
+    title, body = message(status, threshold, lower)
     start, end = status.period.start, status.period.end
     if status.period.rolling:
         start, end = status.now, status.now + status.period.length
     level = "over" if threshold >= 100 else "warning"
-    return state.AlertRow(
+    row = state.AlertRow(
         status.budget.name, threshold, start, end, "", status.now, level, title,
         body, state.FAILED, 0,
     )  # fmt: skip
+    covered = tuple(replace(row, threshold=t, status=state.SUPERSEDED) for t in lower)
+    return NewAlert(row, covered)
 
 
-def pending_alerts(
-    ledger: Ledger, statuses: list[BudgetStatus]
-) -> list[state.AlertRow]:
-    """Alerts for thresholds crossed and not yet alerted in their period."""
-    rows = []
+def pending_alerts(ledger: Ledger, statuses: list[BudgetStatus]) -> list[NewAlert]:
+    """One alert per budget with thresholds crossed and not yet alerted in
+    their period: for the highest of them."""
+    alerts = []
     for status in statuses:
         done = state.alerted(ledger, status.budget.name, status.now)
-        for threshold in status.crossed:
-            if threshold not in done:
-                rows.append(_new_alert(status, threshold))
-    return rows
+        crossed = [t for t in status.crossed if t not in done]
+        if crossed:
+            alerts.append(_new_alert(status, crossed))
+    return alerts
+
+
+def owed_retries(
+    failed: list[state.AlertRow], alerts: list[NewAlert], now: datetime
+) -> tuple[list[state.AlertRow], list[state.AlertRow]]:
+    """Failed alerts to send again, and those a higher alert covers.
+
+    Per budget and recipient only the highest failed threshold is sent
+    again; a new alert of the budget, at a higher threshold and in the same
+    period, goes to every recipient and covers the retry too.
+    """
+    newest = {a.row.budget: a.row.threshold for a in alerts}
+    top: dict[tuple[str, str], state.AlertRow] = {}
+    for row in failed:
+        key = (row.budget, row.target)
+        if key not in top or row.threshold > top[key].threshold:
+            top[key] = row
+    owed, covered = [], []
+    for row in failed:
+        higher = newest.get(row.budget, row.threshold) > row.threshold
+        current = row.period_end > now
+        if top[(row.budget, row.target)] is not row or (higher and current):
+            covered.append(row)
+        else:
+            owed.append(row)
+    return owed, covered
+
+
+def _refreshed(
+    row: state.AlertRow, statuses: dict[str, BudgetStatus]
+) -> state.AlertRow:
+    """A failed alert with the figures of this run (as stored when its
+    budget left the config)."""
+    status = statuses.get(row.budget)
+    if status is None:
+        return row
+    title, body = message(status, row.threshold)
+    return replace(row, title=title, body=body)
 
 
 def _dry(
     sender: Sender,
     retries: list[state.AlertRow],
-    alerts: list[state.AlertRow],
+    alerts: list[NewAlert],
     now: datetime,
     attempts: int,
 ) -> list[Delivery]:
@@ -260,7 +335,7 @@ def _dry(
     labels = {r.key: r.label for r in sender.recipients()}
     owed = [row for row in retries if _give_up_reason(row, now, attempts) is None]
     planned = [(row, [labels.get(row.target, "")], True) for row in owed]
-    planned += [(row, list(labels.values()) or [""], False) for row in alerts]
+    planned += [(a.row, list(labels.values()) or [""], False) for a in alerts]
     return [
         Delivery(row.budget, row.threshold, row.title, row.body, label, None, retry)
         for row, targets, retry in planned
@@ -279,14 +354,20 @@ def run_check(
 ) -> CheckResult:
     """Evaluate every budget; send (or, dry, list) what is new or owed."""
     statuses = evaluate_all(ledger, budgets, now, tz)
-    retries = state.failed(ledger)
     alerts = pending_alerts(ledger, statuses)
+    owed, covered = owed_retries(state.failed(ledger), alerts, now)
+    by_name = {status.budget.name: status for status in statuses}
+    retries = [_refreshed(row, by_name) for row in owed]
     result = CheckResult(statuses)
     if dry_run:
         result.deliveries.extend(_dry(sender, retries, alerts, now, max_attempts))
         return result
+    for row in covered:
+        state.save(ledger, _replace(row, state.SUPERSEDED, row.last_error), now)
     for row in retries:
         result.deliveries.append(_resend(ledger, sender, row, now, max_attempts))
-    for row in alerts:
-        result.deliveries.extend(_alert(ledger, sender, row, now))
+    for alert in alerts:
+        for row in alert.covered:
+            state.save(ledger, row, now)
+        result.deliveries.extend(_alert(ledger, sender, alert.row, now))
     return result

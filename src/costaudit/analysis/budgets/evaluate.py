@@ -8,17 +8,22 @@ bound rather than as free usage.
 For a calendar period the burn rate is what was spent over the time elapsed
 in the period; the forecast carries that rate to the period's end, and the
 limit is reached, at that rate, on the day the projection meets it (or not
-before the period resets).
+before the period resets). In a period's first hours that rate would rest on
+a few calls (one call a second after midnight reads as a fortune a day), so
+the rate is taken over at least :data:`MIN_SPAN` of the period's kind: six
+hours for a day, a day for a week, three days for a month. Until that much of
+the period has gone by, the span reaches back into the previous period, whose
+spend in those hours counts too; each measure says which span it used.
 
-A rolling period never ends, and its oldest spend keeps leaving the window,
-so its rate is the recent one: the spend of the window's last quarter (the
-last 6 hours of a rolling day, 42 hours of a week, 7.5 days of a 30-day
-month) over that quarter's length. The forecast is what the window holds one
-period length from now if spending goes on at that rate (all of it spent at
-that rate by then). The limit date is found hour by hour over the next
-period length: what the window will hold is the spend that has not left it
-yet plus the recent rate times the hours gone by; the first hour at which
-that meets the limit gives the day.
+A rolling period never ends, and its oldest spend keeps leaving the window.
+Its rate is the window's average (its spend over its length) or, when
+spending has sped up, the rate of its last quarter (the last 6 hours of a
+rolling day, 42 hours of a week, 7.5 days of a 30-day month), whichever is
+higher, so an alert comes early rather than late. Over the next period
+length, what the window will hold is the spend that has not left it yet plus
+that rate times the time gone by; the forecast is the most it will hold, so
+never less than what it holds now, and the limit date is the first moment
+it meets the limit.
 """
 
 from __future__ import annotations
@@ -34,8 +39,18 @@ from costaudit.ledger.store import Ledger
 
 SECONDS_PER_DAY = Decimal(86_400)
 RECENT_SHARE = 4
-"""A rolling period's rate is taken over the last 1/RECENT_SHARE of it."""
-STEP = timedelta(hours=1)
+"""A rolling period's recent rate is taken over the last 1/RECENT_SHARE of it."""
+MIN_SPAN = {
+    "day": timedelta(hours=6),
+    "week": timedelta(days=1),
+    "month": timedelta(days=3),
+}
+"""The shortest span a calendar period's burn rate is measured over."""
+SINCE_START = "since the period began"
+TOKENS_SQL = (
+    "coalesce(sum(input_tokens + cache_read_tokens + cache_write_tokens "
+    "+ output_tokens), 0)::BIGINT"
+)
 
 
 @dataclass(frozen=True)
@@ -55,9 +70,12 @@ class Measure:
     limit: Decimal
     per_day: Decimal
     forecast: Decimal
-    """At the end of the period, at the current rate."""
+    """At the end of a calendar period; the most a rolling window will hold
+    over the next period length. At the current rate; never below ``spent``."""
     reached_on: date | None
     """The local day the limit was reached, or will be at the current rate."""
+    basis: str = SINCE_START
+    """The span the rate was measured over, in words."""
 
     @property
     def share(self) -> Decimal:
@@ -104,15 +122,68 @@ class BudgetStatus:
         return "warning" if self.crossed else "ok"
 
 
+def span_text(span: timedelta) -> str:
+    """``6 hours``, ``7.5 days``, ``40 minutes``: a span in words, in days
+    from two days on, else hours from one hour on, else whole minutes."""
+    seconds = span.total_seconds()
+    for unit, size, least in (("day", 86_400, 2), ("hour", 3_600, 1)):
+        if seconds >= size * least:
+            count = f"{seconds / size:.1f}".removesuffix(".0")
+            return f"{count} {unit}{'' if count == '1' else 's'}"
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "under a minute"
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
+def _seconds(span: timedelta) -> Decimal:
+    return Decimal(str(span.total_seconds()))
+
+
+@dataclass(frozen=True)
+class Rate:
+    """An amount spent over a span of seconds: a burn rate kept as its two
+    terms, so a projection multiplies before it divides and stays exact."""
+
+    amount: Decimal
+    seconds: Decimal
+    basis: str
+
+    def over(self, seconds: Decimal) -> Decimal:
+        """What this rate spends in ``seconds``."""
+        return self.amount * seconds / self.seconds if self.seconds else Decimal(0)
+
+    def faster_than(self, other: Rate) -> bool:
+        return self.amount * other.seconds > other.amount * self.seconds
+
+    def seconds_to(self, amount: Decimal) -> Decimal | None:
+        """Seconds to spend ``amount`` at this rate; None at a rate of zero."""
+        if self.amount <= 0:
+            return None
+        return amount * self.seconds / self.amount
+
+
+def _amount(
+    ledger: Ledger, budget: Budget, start: datetime, end: datetime, usd: bool
+) -> Decimal:
+    """Spend (USD or tokens) in the budget's scope from ``start`` to ``end``."""
+    scope, params = budget.scope.where()
+    amount = "coalesce(sum(cost_usd), 0)" if usd else TOKENS_SQL
+    rows = ledger.fetch(
+        f"SELECT {amount} FROM usage WHERE started_at >= ? AND started_at < ? "
+        f"AND {scope}",
+        [start, end, *params],
+    )
+    return Decimal(rows[0][0]) if rows else Decimal(0)
+
+
 def _daily(
     ledger: Ledger, budget: Budget, period: Period, now: datetime
 ) -> tuple[list[DaySpend], int]:
     scope, params = budget.scope.where()
     rows = ledger.fetch(
         "SELECT strftime(timezone(?, started_at), '%Y-%m-%d'), "
-        "coalesce(sum(cost_usd), 0), "
-        "coalesce(sum(input_tokens + cache_read_tokens + cache_write_tokens "
-        "+ output_tokens), 0)::BIGINT, "
+        f"coalesce(sum(cost_usd), 0), {TOKENS_SQL}, "
         "coalesce(sum(calls) FILTER (WHERE cost_usd IS NULL), 0)::BIGINT "
         f"FROM usage WHERE started_at >= ? AND started_at < ? AND started_at <= ? "
         f"AND {scope} GROUP BY 1",
@@ -137,27 +208,49 @@ def _reached_day(days: list[DaySpend], limit: Decimal, usd: bool) -> date | None
     return None
 
 
+def _calendar_rate(
+    ledger: Ledger,
+    budget: Budget,
+    period: Period,
+    now: datetime,
+    spent: Decimal,
+    usd: bool,
+) -> Rate:
+    """The spend since the period began over the time it took, or, early in
+    the period, the spend of the last :data:`MIN_SPAN` (reaching back)."""
+    elapsed = now - period.start
+    least = MIN_SPAN[budget.period]
+    if elapsed >= least:
+        return Rate(spent, _seconds(elapsed), SINCE_START)
+    before = _amount(ledger, budget, now - least, period.start, usd)
+    basis = (
+        f"over the last {span_text(least)}, reaching into the previous period "
+        f"(this one began {span_text(elapsed)} ago)"
+    )
+    return Rate(spent + before, _seconds(least), basis)
+
+
 def _calendar_measure(
     spent: Decimal,
     limit: Decimal,
+    rate: Rate,
     period: Period,
     now: datetime,
     days: list[DaySpend],
     usd: bool,
 ) -> Measure:
-    length = Decimal(period.length.total_seconds())
-    elapsed = min(Decimal(max((now - period.start).total_seconds(), 1)), length)
-    per_day = spent / elapsed * SECONDS_PER_DAY
-    forecast = spent + spent / elapsed * (length - elapsed)
+    forecast = spent + rate.over(_seconds(period.end - now))
     reached_on = None
     if spent >= limit:
         reached_on = _reached_day(days, limit, usd)
-    elif spent > 0:
-        seconds_left = (limit - spent) / spent * elapsed
-        at = now + timedelta(seconds=float(seconds_left))
-        if at < period.end:
-            reached_on = at.astimezone(period.tz).date()
-    return Measure(spent, limit, per_day, forecast, reached_on)
+    else:
+        seconds = rate.seconds_to(limit - spent)
+        if seconds is not None:
+            at = now + timedelta(seconds=float(seconds))
+            if at < period.end:
+                reached_on = at.astimezone(period.tz).date()
+    per_day = rate.over(SECONDS_PER_DAY)
+    return Measure(spent, limit, per_day, forecast, reached_on, rate.basis)
 
 
 def _spend_times(
@@ -165,12 +258,7 @@ def _spend_times(
 ) -> list[tuple[datetime, Decimal]]:
     """Spend (USD or tokens) at each moment of a rolling window, oldest first."""
     scope, params = budget.scope.where()
-    amount = (
-        "coalesce(sum(cost_usd), 0)"
-        if usd
-        else "coalesce(sum(input_tokens + cache_read_tokens + cache_write_tokens "
-        "+ output_tokens), 0)::BIGINT"
-    )
+    amount = "coalesce(sum(cost_usd), 0)" if usd else TOKENS_SQL
     rows = ledger.fetch(
         f"SELECT started_at, {amount} FROM usage "
         f"WHERE started_at >= ? AND started_at < ? AND {scope} "
@@ -180,24 +268,49 @@ def _spend_times(
     return [(row[0], Decimal(row[1])) for row in rows]
 
 
-def _rolling_reached_on(
-    spend: list[tuple[datetime, Decimal]],
-    limit: Decimal,
-    period: Period,
-    rate_per_second: Decimal,
-) -> date | None:
-    """The first day the window meets ``limit`` at the recent rate."""
-    steps = int(period.length / STEP)
+def _rolling_rate(spend: list[tuple[datetime, Decimal]], period: Period) -> Rate:
+    """The window's average, or its last quarter's rate when that is higher."""
+    length = period.length
+    whole = Rate(
+        sum((amount for _, amount in spend), Decimal(0)),
+        _seconds(length),
+        f"over the whole window ({span_text(length)})",
+    )
+    recent = length / RECENT_SHARE
+    since = period.end - recent
+    quick = Rate(
+        sum((amount for at, amount in spend if at >= since), Decimal(0)),
+        _seconds(recent),
+        f"over the last {span_text(recent)}, faster than the window's average",
+    )
+    return quick if quick.faster_than(whole) else whole
+
+
+def _held_until(
+    spend: list[tuple[datetime, Decimal]], period: Period
+) -> list[tuple[Decimal, Decimal]]:
+    """For each spend, the seconds from now until it leaves the window and
+    what the window holds until then (that spend and all later ones)."""
     held = sum((amount for _, amount in spend), Decimal(0))
-    index = 0
-    for step in range(1, steps + 1):
-        cutoff = period.start + step * STEP
-        while index < len(spend) and spend[index][0] < cutoff:
-            held -= spend[index][1]
-            index += 1
-        gone = Decimal((step * STEP).total_seconds())
-        if held + rate_per_second * gone >= limit:
-            return (period.end + step * STEP).astimezone(period.tz).date()
+    steps = []
+    for at, amount in spend:
+        steps.append((_seconds(at - period.start), held))
+        held -= amount
+    return steps
+
+
+def _rolling_reached_on(
+    steps: list[tuple[Decimal, Decimal]], limit: Decimal, period: Period, rate: Rate
+) -> date | None:
+    """The first day the window meets ``limit``: between two departures the
+    window grows at ``rate`` from what it still holds."""
+    start = Decimal(0)
+    for leaves, held in [*steps, (_seconds(period.length), Decimal(0))]:
+        seconds = rate.seconds_to(limit - held)
+        if seconds is not None and start <= seconds <= leaves:
+            at = period.end + timedelta(seconds=float(seconds))
+            return at.astimezone(period.tz).date()
+        start = leaves
     return None
 
 
@@ -209,17 +322,17 @@ def _rolling_measure(
     usd: bool,
 ) -> Measure:
     spent = sum((amount for _, amount in spend), Decimal(0))
-    recent = period.length / RECENT_SHARE
-    since = period.end - recent
-    recent_spend = sum((a for at, a in spend if at >= since), Decimal(0))
-    rate = recent_spend / Decimal(recent.total_seconds())
-    length = Decimal(period.length.total_seconds())
-    forecast = rate * length
+    rate = _rolling_rate(spend, period)
+    steps = _held_until(spend, period)
+    # The window peaks just before a spend leaves it, or when all has left.
+    peaks = [held + rate.over(leaves) for leaves, held in steps]
+    forecast = max([spent, rate.over(_seconds(period.length)), *peaks])
     if spent >= limit:
         reached_on = _reached_day(days, limit, usd)
     else:
-        reached_on = _rolling_reached_on(spend, limit, period, rate)
-    return Measure(spent, limit, rate * SECONDS_PER_DAY, forecast, reached_on)
+        reached_on = _rolling_reached_on(steps, limit, period, rate)
+    per_day = rate.over(SECONDS_PER_DAY)
+    return Measure(spent, limit, per_day, forecast, reached_on, rate.basis)
 
 
 def _measure(
@@ -233,7 +346,8 @@ def _measure(
     usd: bool,
 ) -> Measure:
     if not period.rolling:
-        return _calendar_measure(spent, limit, period, now, days, usd)
+        rate = _calendar_rate(ledger, budget, period, now, spent, usd)
+        return _calendar_measure(spent, limit, rate, period, now, days, usd)
     spend = _spend_times(ledger, budget, period, usd)
     return _rolling_measure(spend, limit, period, days, usd)
 

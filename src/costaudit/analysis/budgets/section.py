@@ -19,17 +19,24 @@ def _measure(prefix: str, measure: Measure | None) -> dict[str, Any]:
         return {
             f"{prefix}_share": None,
             f"burn_{prefix}_per_day": None,
+            f"burn_{prefix}_basis": None,
             f"forecast_{prefix}": None,
         }
     return {
         f"{prefix}_share": measure.share,
         f"burn_{prefix}_per_day": measure.per_day,
+        f"burn_{prefix}_basis": measure.basis,
         f"forecast_{prefix}": measure.forecast,
     }
 
 
 def status_document(status: BudgetStatus) -> dict[str, Any]:
-    """One budget's status; money in USD, shares as fractions (1 = limit)."""
+    """One budget's status; money in USD, shares as fractions (1 = limit).
+
+    ``burn_*_basis`` says the span each burn rate was measured over (see
+    :mod:`costaudit.analysis.budgets.evaluate`); a forecast is never below
+    what was spent.
+    """
     budget, period = status.budget, status.period
     tokens = status.tokens
     return {

@@ -10,7 +10,9 @@ whose notification failed stays ``failed`` and is sent again on the next
 run, until its period ends or it has been tried ``max_attempts`` times;
 then it becomes ``given up`` and is not sent again (the threshold still
 counts as alerted in that period). ``recorded`` means no notification URL
-was configured, so the alert was only printed.
+was configured, so the alert was only printed. ``superseded`` means an alert
+at a higher threshold of the same budget stood for it: a lower threshold
+crossed in the same run, or a failed alert a newer one covers.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ SENT = "sent"
 FAILED = "failed"
 RECORDED = "recorded"
 GAVE_UP = "given up"
+SUPERSEDED = "superseded"
 UNDELIVERED = (FAILED, GAVE_UP)
 PLACES = Decimal("0.001")
 """The ledger keeps thresholds to three decimals (DECIMAL(9, 3))."""

@@ -32,6 +32,7 @@ from costaudit.analysis.budgets import (
     status_document,
 )
 from costaudit.analysis.budgets import state as alert_state
+from costaudit.analysis.budgets.evaluate import SINCE_START
 from costaudit.interfaces.cli.context import (
     FormatOption,
     NoScanOption,
@@ -66,9 +67,10 @@ CSV_COLUMNS = [
     Column(key, key)
     for key in (
         "name", "scope", "period", "period_start", "period_end", "timezone",
-        "spent_usd", "limit_usd", "usd_share", "burn_usd_per_day", "forecast_usd",
-        "spent_tokens", "limit_tokens", "tokens_share", "burn_tokens_per_day",
-        "forecast_tokens", "share", "limit_reached_on", "level", "unpriced_calls",
+        "spent_usd", "limit_usd", "usd_share", "burn_usd_per_day", "burn_usd_basis",
+        "forecast_usd", "spent_tokens", "limit_tokens", "tokens_share",
+        "burn_tokens_per_day", "burn_tokens_basis", "forecast_tokens", "share",
+        "limit_reached_on", "level", "unpriced_calls",
     )
 ]  # fmt: skip
 
@@ -121,6 +123,15 @@ def _table_row(status: BudgetStatus) -> dict[str, Any]:
         "forecast": _pair(doc["forecast_usd"], doc["forecast_tokens"]),
         "limit_reached_on": doc["limit_reached_on"] or "",
     }
+
+
+def _rate_notes(statuses: list[BudgetStatus]) -> None:
+    """Say which span a burn rate rests on where it is not simply the time
+    since the period began (a rolling window, or a period's first hours)."""
+    for status in statuses:
+        bases = {m.basis for m in status.measures if m.basis != SINCE_START}
+        for basis in sorted(bases):
+            note(f"costaudit: budget {status.budget.name!r}: burn rate {basis}")
 
 
 def _budgets(workspace: Workspace) -> list[Budget]:
@@ -189,6 +200,8 @@ def status(
     if not statuses and fmt is Format.table:
         return
     rows = [_table_row(s) for s in statuses]
+    if fmt is Format.table:
+        _rate_notes(statuses)
     emit(
         fmt,
         document,
@@ -230,9 +243,11 @@ def check(
     ] = False,
     no_scan: NoScanOption = False,
 ) -> None:
-    """Scan, then notify (through apprise) each budget threshold newly
-    crossed. For cron or a systemd timer: each threshold alerts once per
-    period; a failed notification is reported and retried on the next run.
+    """Scan, then notify (through apprise) each budget that crossed a
+    threshold: one alert per budget, for the highest threshold newly crossed.
+    For cron or a systemd timer: each threshold alerts once per period; a
+    failed notification is reported and retried, with fresh figures, on the
+    next run.
 
     Exit codes: 0 every budget within limits and below its warning
     thresholds; 3 a warning threshold crossed; 4 a limit reached; 5 a
