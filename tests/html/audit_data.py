@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from costaudit.analysis.audit import AuditOptions, build_audit
-from costaudit.analysis.series import daily_by_profile
+from costaudit.analysis.audit import AuditOptions
+from costaudit.interfaces.cli.commands.audit import build_document
 from costaudit.workspace import Options, Workspace
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -26,9 +26,6 @@ def prepare(directory: Path) -> Options:
 
 
 def audit_document(options: Options) -> dict[str, Any]:
-    """The audit as ``costaudit audit`` builds it, with spend per profile a day."""
+    """The audit as ``costaudit audit`` builds it."""
     with Workspace(options) as workspace:
-        window = workspace.window()
-        document = build_audit(workspace, AuditOptions(window))
-        document.setdefault("daily_by_profile", daily_by_profile(workspace, window))
-    return document
+        return build_document(workspace, AuditOptions(workspace.window()))

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from costaudit.interfaces.html import write_html
+from costaudit.interfaces.html.markup import money
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -32,7 +33,9 @@ ARGS = [
     "--disable-sync",
 ]
 PHONE, DESKTOP = 390, 1366
-SCREEN_HEIGHTS = {PHONE: 844, DESKTOP: 900}
+# A common phone, and the most common laptop screen, the shorter of the two
+# desktop sizes the first screen has to work on.
+SCREEN_HEIGHTS = {PHONE: 844, DESKTOP: 768}
 CHARTS = {
     "daily",
     "by-task",
@@ -42,7 +45,7 @@ CHARTS = {
     "advice",
     "breakeven",
 }
-HEADLINE = ("overview.cost_usd", "advice.period.monthly_spend_usd")
+HEADLINE = ("month.cost_usd", "month.profiles.0.cost_usd")
 
 CHARTS_JS = """
 () => Array.from(document.querySelectorAll("svg.chart")).map((svg) => {
@@ -52,8 +55,9 @@ CHARTS_JS = """
     width: box.width,
     height: box.height,
     title: (svg.querySelector(":scope > title") || {}).textContent || "",
-    marks: svg.querySelectorAll(
-      ":scope > rect, :scope > polyline, :scope > circle").length,
+    marks: Array.from(svg.querySelectorAll("rect, polyline, circle")).filter(
+      (mark) => !mark.closest("g.legend, g.notes, clipPath")).length,
+    keyed: svg.querySelectorAll("[data-key]").length,
     ticks: svg.querySelectorAll(".tick").length,
     axisTitles: svg.querySelectorAll(".axis-title").length,
   };
@@ -79,11 +83,18 @@ CLIPPED_TEXT_JS = """
 })
 """
 
-# Where each headline figure ends, from the top of the page.
-FIGURE_BOTTOMS_JS = """
+# Where each headline figure is on the first screen, before any scrolling,
+# and whether it is drawn at all.
+FIGURE_BOXES_JS = """
 (keys) => Object.fromEntries(keys.map((key) => {
   const found = document.querySelector(`[data-key="${key}"]`);
-  return [key, found ? found.getBoundingClientRect().bottom + window.scrollY : null];
+  if (!found) { return [key, null]; }
+  const box = found.getBoundingClientRect();
+  return [key, {
+    top: box.top, bottom: box.bottom, left: box.left, right: box.right,
+    shown: found.checkVisibility() && box.width > 0 && box.height > 0,
+    text: found.textContent,
+  }];
 }))
 """
 
@@ -143,23 +154,28 @@ def check_charts(seen: Visit, expected: set[str]) -> None:
     assert {c["id"] for c in charts} == expected
     for chart in charts:
         assert chart["width"] > 200 and chart["height"] > 100, chart
-        assert chart["title"] and chart["marks"] > 0, chart
+        assert chart["title"] and chart["marks"] > 0 and chart["keyed"] > 0, chart
         assert chart["ticks"] >= 2 and chart["axisTitles"] >= 1, chart
 
 
 def check_first_screen(seen: Visit, document: dict[str, Any]) -> None:
-    """What was spent (and its monthly rate) and the biggest saving are on
-    the first screen, without scrolling."""
+    """This month's spend, where it went and the biggest saving are on the
+    first screen, whole, without scrolling."""
     strategies = document["advice"]["strategies"]
     best = max(
         range(len(strategies)), key=lambda i: strategies[i]["monthly_savings_usd"]
     )
     keys = [*HEADLINE, f"advice.strategies.{best}.monthly_savings_usd"]
-    bottoms = seen.page.evaluate(FIGURE_BOTTOMS_JS, keys)
-    height = seen.page.evaluate("window.innerHeight")
+    boxes = seen.page.evaluate(FIGURE_BOXES_JS, keys)
+    width, height = seen.page.evaluate("[window.innerWidth, window.innerHeight]")
+    assert seen.page.evaluate("window.scrollY") == 0
     for key in keys:
-        assert bottoms[key] is not None, key
-        assert bottoms[key] <= height, (key, bottoms[key], height)
+        box = boxes[key]
+        assert box is not None and box["shown"], key
+        assert box["top"] >= 0 and box["bottom"] <= height, (key, box, height)
+        assert box["left"] >= 0 and box["right"] <= width, (key, box, width)
+    month = document["month"]
+    assert money(month["cost_usd"]) in boxes["month.cost_usd"]["text"]
 
 
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])

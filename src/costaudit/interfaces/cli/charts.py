@@ -7,6 +7,8 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 
+from rich.cells import cell_len
+
 from costaudit.interfaces.cli.tables import shorten
 
 Number = Decimal | float | int | None
@@ -54,6 +56,12 @@ def bar(value: Number, top: Number, width: int) -> str:
     return "█" * full + (_EIGHTHS[part] if part else "")
 
 
+def _pad(text: str, width: int) -> str:
+    """``text`` filled with blanks to ``width`` terminal cells: a wide
+    character (CJK, some symbols) takes two."""
+    return text + " " * max(0, width - cell_len(text))
+
+
 def bar_lines(
     labels: Sequence[str],
     figures: Sequence[str],
@@ -65,8 +73,8 @@ def bar_lines(
     a bar, all within ``width`` cells."""
     if not labels:
         return []
-    label_width = min(LABEL_MAX, max(len(label) for label in labels))
-    figure_width = max(len(figure) for figure in figures)
+    label_width = min(LABEL_MAX, max(cell_len(label) for label in labels))
+    figure_width = max(cell_len(figure) for figure in figures)
     fixed = indent + figure_width + 2
     # A narrow terminal takes cells from the labels before the bars vanish.
     label_width = max(4, min(label_width, width - fixed - BAR_MIN))
@@ -74,8 +82,9 @@ def bar_lines(
     top = max((float(v) for v in values if v is not None), default=0.0)
     lines = []
     for label, figure, value in zip(labels, figures, values, strict=True):
-        name = shorten(label, label_width).ljust(label_width)
+        name = _pad(shorten(label, label_width), label_width)
+        shown = " " * (figure_width - cell_len(figure)) + figure
         drawn = bar(value, top, bar_width)
-        line = f"{' ' * indent}{name} {figure:>{figure_width}} {drawn}"
+        line = f"{' ' * indent}{name} {shown} {drawn}"
         lines.append(line.rstrip())
     return lines

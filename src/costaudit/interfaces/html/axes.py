@@ -45,7 +45,9 @@ class Scale:
     def __call__(self, value: float) -> float:
         if self.log:
             low, high = math.log10(self.low), math.log10(self.high)
-            value = math.log10(max(value, self.low))
+            # A value under the axis lies below the plot (a chart clips it);
+            # only zero and less, which have no logarithm, sit at its foot.
+            value = math.log10(value) if value > 0 else low
         else:
             low, high = self.low, self.high
         share = (value - low) / (high - low) if high != low else 0.0

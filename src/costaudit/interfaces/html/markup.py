@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -48,41 +47,29 @@ def data_value(value: Any) -> str:
     return str(value)
 
 
+SIGNIFICANT = 3
+"""Digits every amount of money keeps, and never fewer than whole cents."""
+SMALLEST = Decimal("0.000001")
+
+
 def money(value: Any) -> str:
-    """Dollars with the precision a reader needs: cents, or more if small."""
+    """Dollars by one rule for every figure on the page, so that an amount
+    reads the same in the headline, a table and a chart: three significant
+    digits and never fewer than cents ($4.08, $13.80, $0.448, $0.00712)."""
     if value is None:
         return "unpriced"
     amount = Decimal(value)
     size = abs(amount)
+    sign = "-" if amount < 0 else ""
     if size == 0:
         return "$0.00"
-    if size < Decimal("0.0001"):
-        return f"{'-' if amount < 0 else ''}<$0.0001"
-    places = 2 if size >= 1 else 4
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${size:,.{places}f}"
-
-
-def money_places(values: Iterable[Any]) -> int:
-    """Decimal places that give the smallest non-zero amount two significant
-    digits, between cents and four places: one precision for a whole column."""
-    sizes = [abs(Decimal(v)) for v in values if v is not None and Decimal(v) != 0]
-    if not sizes:
-        return 2
-    smallest = min(sizes)
-    return min(4, max(2, -math.floor(math.log10(smallest)) + 1))
-
-
-def money_at(value: Any, places: int) -> str:
-    """Dollars at a fixed number of places; amounts too small to show at four
-    places say so rather than round to zero."""
-    if value is None:
-        return "unpriced"
-    amount = Decimal(value)
-    size = abs(amount)
-    sign = "-" if amount < 0 else ""
-    if 0 < size < Decimal(1).scaleb(-places) / 2:
-        return f"{sign}<${Decimal(1).scaleb(-places):f}"
+    if size < SMALLEST:
+        return f"{sign}<${SMALLEST:f}"
+    places = max(2, SIGNIFICANT - 1 - math.floor(math.log10(size)))
+    shown = round(size, places)
+    if shown and math.floor(math.log10(shown)) > math.floor(math.log10(size)):
+        # 0.009996 rounds up to 0.0100: a place fewer keeps three digits.
+        places = max(2, places - 1)
     return f"{sign}${size:,.{places}f}"
 
 

@@ -10,16 +10,17 @@ from typing import Any
 
 from costaudit.interfaces.html.axes import day_label
 from costaudit.interfaces.html.blocks import chart_box, number, placeholder, section
-from costaudit.interfaces.html.markup import element, money, short_count
-from costaudit.interfaces.html.svg import (
+from costaudit.interfaces.html.drawing import Datum
+from costaudit.interfaces.html.lines import (
     Line,
+    Overlays,
     Rule,
-    Step,
     XAxis,
     YAxis,
     line_chart,
-    waterfall_chart,
 )
+from costaudit.interfaces.html.markup import element, esc, money, short_count
+from costaudit.interfaces.html.svg import Step, waterfall_chart
 from costaudit.interfaces.html.tables import Column, sortable_table
 
 NO_ADVICE = "The advisor has not run for this audit, so no saving is estimated yet."
@@ -76,35 +77,42 @@ def strategies_by_saving(advice: dict[str, Any]) -> list[dict[str, Any]]:
     )
 
 
-def monthly_spend(advice: dict[str, Any]) -> float:
+def monthly_spend(advice: dict[str, Any]) -> Step:
     """Current spend a month, from the combined figures or the advice period."""
-    combined = advice.get("combined", {})
-    value = combined.get("monthly_spend_usd")
-    if value is None:
-        value = advice.get("period", {}).get("monthly_spend_usd")
-    return number(value) or 0.0
+    for part in ("combined", "period"):
+        value = advice.get(part, {}).get("monthly_spend_usd")
+        if value is not None:
+            datum = Datum(f"advice.{part}.monthly_spend_usd", value)
+            return Step("current spend", number(value) or 0.0, datum)
+    return Step("current spend", 0.0)
 
 
 def savings_steps(advice: dict[str, Any]) -> list[Step]:
     """The waterfall's steps, each a saving a month (negative).
 
     The combined figures apply the strategies one after another to what is
-    left, so their steps add up to the combined saving. Without them, each
-    strategy's own saving is a step, and a last step gives back what they
-    count twice.
+    left, so their steps add up to the combined saving; a step that saves
+    nothing once combined is left out of the chart and named under it.
+    Without them, each strategy's own saving is a step, and a last step
+    gives back what they count twice.
     """
-    titles = {s["id"]: str(s["title"]) for s in advice.get("strategies", [])}
+    strategies = advice.get("strategies", [])
     combined = advice.get("combined", {})
     if combined.get("steps"):
+        titles = {s["id"]: str(s["title"]) for s in strategies}
         return [
-            Step(titles.get(step["id"], str(step["id"])), -amount)
-            for step in combined["steps"]
-            if (amount := number(step.get("monthly_savings_usd")))
+            _step(
+                titles.get(step["id"], str(step["id"])),
+                f"advice.combined.steps.{i}",
+                step,
+            )
+            for i, step in enumerate(combined["steps"])
+            if number(step.get("monthly_savings_usd"))
         ]
     steps = [
-        Step(str(s["title"]), -amount)
+        _step(str(s["title"]), f"advice.strategies.{strategies.index(s)}", s)
         for s in strategies_by_saving(advice)
-        if (amount := number(s.get("monthly_savings_usd")))
+        if number(s.get("monthly_savings_usd"))
     ]
     total = number(combined.get("monthly_savings_usd"))
     if total is not None:
@@ -112,6 +120,14 @@ def savings_steps(advice: dict[str, Any]) -> list[Step]:
         if abs(overlap) >= 0.005:
             steps.append(Step("counted twice above", overlap))
     return steps
+
+
+def _step(title: str, where: str, part: dict[str, Any]) -> Step:
+    """A saving of ``part`` (a strategy or a combined step) at ``where``."""
+    saved = part["monthly_savings_usd"]
+    return Step(
+        title, -(number(saved) or 0.0), Datum(f"{where}.monthly_savings_usd", saved)
+    )
 
 
 def _advice_missing(advice: dict[str, Any] | None) -> str | None:
@@ -125,13 +141,23 @@ def _advice_missing(advice: dict[str, Any] | None) -> str | None:
     return None
 
 
+ORDER_NOTE = (
+    "Current spend is this period's spend as a monthly rate. The steps follow "
+    "the order in which the advisor combines the strategies, not their size: "
+    "calls that need not happen first, then calls a cache answers, then fewer "
+    "or cheaper tokens, then where the remaining calls run. Each saves on what "
+    "the ones before it left, so the steps add up to the combined saving "
+    "without counting a call twice"
+)
+
+
 def _waterfall_caption(advice: dict[str, Any]) -> str:
     """How to read the waterfall, and why a step can differ from the table."""
     combined = advice.get("combined", {})
     if not combined.get("steps"):
         return (
-            "Each strategy's own saving; the last step gives back what two "
-            "strategies would both save on the same calls."
+            "Each strategy's own saving, largest first; the last step gives back "
+            "what two strategies would both save on the same calls."
         )
     alone = {s["id"]: s for s in advice.get("strategies", [])}
     differ = []
@@ -142,18 +168,67 @@ def _waterfall_caption(advice: dict[str, Any]) -> str:
             differ.append(
                 f"{strategy['title']}: {money(here)} here, {money(own)} on its own"
             )
-    caption = (
-        "Current spend is this period's spend as a monthly rate. Strategies "
-        "apply one after another, each to what the ones before it left, so the "
-        "steps add up to the combined saving"
-    )
+    caption = ORDER_NOTE + "."
     if differ:
         caption += (
-            " and a step can be smaller than the same strategy in the table ("
-            + "; ".join(differ)
-            + ")"
+            " That is why a step can be smaller than the same strategy in the "
+            "table (" + "; ".join(differ) + ")."
         )
-    return caption + "."
+    return caption
+
+
+def _overtaken(strategy: dict[str, Any], earlier: list[dict[str, Any]]) -> str:
+    """Why a strategy that saves on its own saves nothing once combined."""
+    group = strategy.get("group")
+    before = [s for s in earlier if group and s.get("group") == group]
+    if before:
+        names = " and ".join(str(s["title"]) for s in before)
+        cause = f"{names}, applied before it, already changed the same calls"
+    else:
+        cause = "the strategies applied before it already changed the calls"
+    return f"{money(strategy['monthly_savings_usd'])} a month on its own, but {cause}"
+
+
+def _nothing_items(idle: list[dict[str, Any]]) -> list[str]:
+    """Strategies that save nothing even on their own, those that give the
+    same reason together."""
+    reasons: dict[str, list[str]] = {}
+    for strategy in idle:
+        why = strategy.get("confidence_why") or "nothing to change in this period"
+        reasons.setdefault(str(why), []).append(str(strategy["title"]))
+    return [
+        element("li", element("b", esc(", ".join(titles))) + esc(f": {why}."))
+        for why, titles in reasons.items()
+    ]
+
+
+def zero_steps(advice: dict[str, Any]) -> str:
+    """The strategies the waterfall leaves out because, combined, they save
+    nothing, each with the reason, so that none seems forgotten."""
+    combined = advice.get("combined", {})
+    alone = {s["id"]: s for s in advice.get("strategies", [])}
+    earlier: list[dict[str, Any]] = []
+    items, idle = [], []
+    for step in combined.get("steps", []):
+        strategy = alone.get(step["id"], {"title": step["id"]})
+        if number(step.get("monthly_savings_usd")):
+            earlier.append(strategy)
+        elif number(strategy.get("monthly_savings_usd")):
+            why = _overtaken(strategy, earlier)
+            items.append(
+                element("li", element("b", esc(strategy["title"])) + esc(f": {why}."))
+            )
+        else:
+            idle.append(strategy)
+    items += _nothing_items(idle)
+    if not items:
+        return ""
+    return element(
+        "div",
+        element("p", "Left out of the chart, since combined they save $0:")
+        + element("ul", "".join(items)),
+        class_="zero-steps",
+    )
 
 
 def advice_section(document: dict[str, Any]) -> str:
@@ -167,7 +242,7 @@ def advice_section(document: dict[str, Any]) -> str:
     chart = waterfall_chart(
         "advice",
         title,
-        Step("current spend", monthly_spend(advice)),
+        monthly_spend(advice),
         savings_steps(advice),
         "optimised spend",
     )
@@ -178,7 +253,8 @@ def advice_section(document: dict[str, Any]) -> str:
         STRATEGY_COLUMNS,
     )
     box = chart_box(chart, _waterfall_caption(advice), title)
-    body = element("div", box + table, class_="pair")
+    left = element("div", box + zero_steps(advice), class_="column")
+    body = element("div", left + table, class_="pair")
     return section("advice", "Savings the advisor found", body)
 
 
@@ -198,18 +274,55 @@ def _budget_unit(budget: dict[str, Any]) -> tuple[str, Any]:
     return "tokens", _tokens
 
 
-def _budget_chart(index: int, budget: dict[str, Any], title: str) -> str:
-    """Spend so far and the forecast to the period's end, under the limit."""
-    unit, show = _budget_unit(budget)
-    spent = [
-        (_ordinal(d["day"]), float(d[f"cumulative_{unit}"])) for d in budget["daily"]
+def forecast_drawn(budget: dict[str, Any]) -> bool:
+    """Whether the forecast can be drawn: it is known, and neither below what
+    is already spent nor on or before the last day spent (the period's end
+    is later). A forecast below spend is wrong, and a line down to it would
+    read as money coming back."""
+    unit, _ = _budget_unit(budget)
+    forecast, daily = budget.get(f"forecast_{unit}"), budget.get("daily") or []
+    if forecast is None or not daily:
+        return False
+    last = daily[-1]
+    return Decimal(str(forecast)) >= Decimal(str(last[f"cumulative_{unit}"])) and (
+        _ordinal(budget["period_end"]) > _ordinal(last["day"])
+    )
+
+
+def _budget_lines(index: int, budget: dict[str, Any]) -> list[Line]:
+    """Spend so far, day by day, and the forecast from the last day spent."""
+    unit, _ = _budget_unit(budget)
+    key = f"cumulative_{unit}"
+    where = f"budgets.{index}"
+    spent = [(_ordinal(d["day"]), float(d[key])) for d in budget["daily"]]
+    data = [
+        Datum(f"{where}.daily.{j}.{key}", d[key]) for j, d in enumerate(budget["daily"])
     ]
-    lines = [Line("spent so far", spent)]
-    if budget.get(f"forecast_{unit}") is not None:
-        end = (_ordinal(budget["period_end"]), float(budget[f"forecast_{unit}"]))
-        lines.append(Line("forecast", [spent[-1], end], dashed=True))
+    lines = [Line("spent so far", spent, data=data)]
+    if forecast_drawn(budget):
+        value = budget[f"forecast_{unit}"]
+        end = (_ordinal(budget["period_end"]), float(value))
+        lines.append(
+            Line(
+                "forecast",
+                [spent[-1], end],
+                dashed=True,
+                data=[None, Datum(f"{where}.forecast_{unit}", value)],
+                start_mark=False,
+            )
+        )
+    return lines
+
+
+def _budget_chart(index: int, budget: dict[str, Any], title: str) -> str:
+    """Spend so far and the forecast to the period's end, under the limit,
+    over the whole period of the budget."""
+    unit, show = _budget_unit(budget)
     limit = float(budget[f"limit_{unit}"])
-    axis = XAxis("day", lambda x: day_label(date.fromordinal(int(x))), days=True)
+    period = (_ordinal(budget["period_start"]), _ordinal(budget["period_end"]))
+    axis = XAxis(
+        "day", lambda x: day_label(date.fromordinal(int(x))), days=True, domain=period
+    )
     y_axis = (
         YAxis("US dollars")
         if unit == "usd"
@@ -218,10 +331,10 @@ def _budget_chart(index: int, budget: dict[str, Any], title: str) -> str:
     return line_chart(
         f"budget-{index}",
         title,
-        lines,
+        _budget_lines(index, budget),
         axis,
         y_axis,
-        rules=[Rule(limit, f"limit {show(limit)}")],
+        Overlays(rules=[Rule(limit, f"limit {show(limit)}")]),
     )
 
 
@@ -255,8 +368,17 @@ def budgets_section(document: dict[str, Any]) -> str:
 def _budget_caption(budget: dict[str, Any]) -> str:
     unit, show = _budget_unit(budget)
     spent, limit = budget.get(f"spent_{unit}"), budget.get(f"limit_{unit}")
+    forecast = budget.get(f"forecast_{unit}")
     left = None if spent is None or limit is None else Decimal(limit) - Decimal(spent)
-    return (
+    caption = (
         f"{budget['period_start']} to {budget['period_end']}: spent {show(spent)}, "
-        f"{show(left)} left; forecast {show(budget.get(f'forecast_{unit}'))}."
+        f"{show(left)} left"
     )
+    if forecast is None:
+        return caption + "; no forecast."
+    if spent is not None and Decimal(str(forecast)) < Decimal(str(spent)):
+        return (
+            caption + f"; the forecast, {show(forecast)}, is below what is already "
+            "spent, so it is not drawn."
+        )
+    return caption + f"; forecast {show(forecast)} by the period's end."

@@ -15,8 +15,10 @@ from costaudit.interfaces.html.blocks import (
     section,
     stat,
 )
+from costaudit.interfaces.html.drawing import Datum
 from costaudit.interfaces.html.markup import (
     count,
+    data_value,
     element,
     esc,
     money,
@@ -72,11 +74,11 @@ COMPARE_COLUMNS = [
     Column("calls", "Calls", "count"),
     Column("local_calls", "Local calls", "count"),
     Column("billed_usd", "As billed", "money"),
-    Column("as_local_usd", "All local", "money"),
+    Column("as_local_usd", "All local, electricity only", "money"),
     Column("as_api_usd", "All on the API", "money"),
     Column("api_minus_local_usd", "API minus local", "money"),
     Column("unpriced_calls", "Unpriced calls", "count", drop_if_zero=True),
-    Column("cheaper", "Cheaper"),
+    Column("cheaper", "Cheaper on electricity"),
 ]
 
 
@@ -136,7 +138,7 @@ def overview_section(document: dict[str, Any]) -> str:
             "overview.total_tokens",
             "Tokens",
             o["total_tokens"],
-            short_count(float(o["total_tokens"] or 0)),
+            "—" if o["total_tokens"] is None else short_count(float(o["total_tokens"])),
             _cache_note(o),
         ),
         stat(
@@ -182,16 +184,27 @@ def fold_profiles(names: list[str]) -> list[str]:
 
 
 def _profile_series(document: dict[str, Any], days: list[date]) -> list[Series]:
-    """One series per profile, in the order of the profiles table."""
+    """One series per profile, in the order of the profiles table. A profile
+    charted on its own has one row of the document a day, which its bar
+    carries; the folded ones share a colour and have no one row."""
     names = [str(p["profile"]) for p in document["profiles"]]
     kept = fold_profiles(names)
     cost: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for row in document["daily_by_profile"]:
+    rows: dict[tuple[str, str], Datum] = {}
+    for index, row in enumerate(document["daily_by_profile"]):
         name = row["profile"] if row["profile"] in kept else OTHER_PROFILES
-        cost[name][str(row["day"])] += row["cost_usd"] or Decimal(0)
+        day = str(row["day"])
+        cost[name][day] += row["cost_usd"] or Decimal(0)
+        if name in kept:
+            where = f"daily_by_profile.{index}.cost_usd"
+            rows[(name, day)] = Datum(where, row["cost_usd"])
     order = kept + ([OTHER_PROFILES] if len(kept) < len(names) else [])
     return [
-        Series(name, [number(cost[name].get(d.isoformat())) for d in days])
+        Series(
+            name,
+            [number(cost[name].get(d.isoformat())) for d in days],
+            [rows.get((name, d.isoformat())) for d in days],
+        )
         for name in order
     ]
 
@@ -202,9 +215,13 @@ def daily_section(document: dict[str, Any]) -> str:
         body = placeholder("daily", "No usage was recorded in this period.")
         return section("daily", "Spend per day", body)
     if "daily_by_profile" not in document:
-        per_day = {str(r["day"]): r["cost_usd"] for r in document["daily"]}
-        costs = [number(per_day.get(d.isoformat())) for d in days]
-        series = [Series("all profiles", costs)]
+        per_day = {
+            str(r["day"]): Datum(f"daily.{i}.cost_usd", r["cost_usd"])
+            for i, r in enumerate(document["daily"])
+        }
+        data = [per_day.get(d.isoformat()) for d in days]
+        costs = [number(d.value) if d is not None else None for d in data]
+        series = [Series("all profiles", costs, data)]
         caption = "One bar a day, all profiles together."
     else:
         series = _profile_series(document, days)
@@ -225,11 +242,15 @@ def daily_section(document: dict[str, Any]) -> str:
 
 
 def _cost_chart(
-    chart_id: str, title: str, labels: list[str], rows: list[Any], caption: str
+    chart_id: str, title: str, labels: list[str], source: str, rows: list[Any]
 ) -> str:
-    costs = [number(r["cost_usd"]) for r in rows[:CHART_ROWS]]
-    svg = bar_chart(chart_id, title, labels[:CHART_ROWS], [Series("cost", costs)])
-    return chart_box(svg, caption, title)
+    """The costliest rows of ``source`` (tasks or models) as bars."""
+    shown = rows[:CHART_ROWS]
+    costs = [number(r["cost_usd"]) for r in shown]
+    data = [Datum(f"{source}.{i}.cost_usd", r["cost_usd"]) for i, r in enumerate(shown)]
+    series = [Series("cost", costs, data)]
+    svg = bar_chart(chart_id, title, labels[:CHART_ROWS], series)
+    return chart_box(svg, _shown(source[:-1], len(rows)), title)
 
 
 def _shown(noun: str, total: int) -> str:
@@ -244,18 +265,10 @@ def breakdown_section(document: dict[str, Any]) -> str:
         body = placeholder("breakdown", "No usage was recorded in this period.")
         return section("breakdown", "Cost by task and by model", body)
     task_chart = _cost_chart(
-        "by-task",
-        "Cost by task",
-        [task_label(r) for r in tasks],
-        tasks,
-        _shown("task", len(tasks)),
+        "by-task", "Cost by task", [task_label(r) for r in tasks], "tasks", tasks
     )
     model_chart = _cost_chart(
-        "by-model",
-        "Cost by model",
-        [str(r["model"]) for r in models],
-        models,
-        _shown("model", len(models)),
+        "by-model", "Cost by model", [str(r["model"]) for r in models], "models", models
     )
     charts = element("div", task_chart + model_chart, class_="pair")
     tables = sortable_table(
@@ -288,28 +301,72 @@ def local_vs_api_section(document: dict[str, Any]) -> str:
         lva["totals"],
     )
     pair = element("div", _task_comparison(lva) + _total_comparison(lva), class_="pair")
-    intro = f"Local cost assumes {lva['local_assumptions']}."
-    return section("local-vs-api", "Local versus API", pair + table, intro)
+    intro = _electricity_only(lva, document.get("breakeven") or {})
+    return section("local-vs-api", "Local versus API", intro + pair + table)
 
 
-def _comparison_series(lva: dict[str, Any], rows: list[Any]) -> list[Series]:
+def _electricity_only(lva: dict[str, Any], breakeven: dict[str, Any]) -> str:
+    """Say that "all local" counts electricity alone, and what the machine
+    adds, so this section and the break-even do not seem to disagree."""
+    lead = (
+        "\u201cAll local\u201d is what each task would cost in electricity alone "
+        f"on {esc(lva['local_assumptions'])}."
+    )
+    machine = (breakeven.get("machine") or {}).get("cost_usd_per_month")
+    if machine is None:
+        rest = (
+            " The machine's rent and idle power are not in it; they are the "
+            "infrastructure figure of the overview."
+        )
+    else:
+        shown = element(
+            "span",
+            esc(money(machine)),
+            data_key="breakeven.machine.cost_usd_per_month",
+            data_value=data_value(machine),
+        )
+        rest = (
+            " The machine itself, running all month whether used or not, costs "
+            + shown
+            + " a month, which is not in it: the break-even section below adds "
+            "it, and finds where running locally starts to pay."
+        )
+    return element("p", lead + rest, class_="intro")
+
+
+def _comparison_series(
+    lva: dict[str, Any], rows: list[Any], where: list[str]
+) -> list[Series]:
+    """As billed, all local and all on the API; ``where`` is each row's place
+    in the document."""
+
+    def data(key: str) -> list[Datum | None]:
+        return [Datum(f"{w}.{key}", r[key]) for w, r in zip(where, rows, strict=True)]
+
     return [
-        Series("as billed", [_billed(r) for r in rows]),
+        Series("as billed", [_billed(r) for r in rows], data("billed_usd")),
         Series(
-            f"all on {lva['local_model']}", [number(r["as_local_usd"]) for r in rows]
+            "all local (electricity)",
+            [number(r["as_local_usd"]) for r in rows],
+            data("as_local_usd"),
         ),
-        Series(f"all on {lva['api_model']}", [number(r["as_api_usd"]) for r in rows]),
+        Series(
+            f"all on {lva['api_model']}",
+            [number(r["as_api_usd"]) for r in rows],
+            data("as_api_usd"),
+        ),
     ]
 
 
 def _task_comparison(lva: dict[str, Any]) -> str:
     rows = lva["rows"][:CHART_ROWS]
     title = f"Each task as billed, all local and all on {lva['api_model']}"
+    where = [f"local_vs_api.rows.{i}" for i in range(len(rows))]
     chart = bar_chart(
         "local-vs-api",
         title,
         [task_label(r) for r in rows],
-        _comparison_series(lva, rows),
+        _comparison_series(lva, rows, where),
     )
     return chart_box(chart, _shown("task", len(lva["rows"])), title)
 
@@ -322,10 +379,14 @@ def _total_comparison(lva: dict[str, Any]) -> str:
         "local-vs-api-totals",
         title,
         [f"all {len(rows)} tasks"],
-        _comparison_series(lva, [lva["totals"]]),
+        _comparison_series(lva, [lva["totals"]], ["local_vs_api.totals"]),
     )
     local = sum(1 for r in rows if r.get("cheaper") == "local")
-    caption = f"{lva['local_model']} would be cheaper for {local} of {len(rows)} tasks."
+    caption = (
+        f"Counting electricity only, {lva['local_model']} would be cheaper for "
+        f"{local} of {len(rows)} tasks; the machine's own cost is in the "
+        "break-even below."
+    )
     return chart_box(chart, caption, title)
 
 

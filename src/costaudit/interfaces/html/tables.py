@@ -1,8 +1,9 @@
 """Tables the reader can sort: numbers carry their exact value in ``data-value``.
 
 The sorting script reads ``data-value`` for number columns, and the tests
-read the same attribute to check the page against the JSON report. Each money
-column shows one precision throughout, chosen from its own values.
+read the same attribute to check the page against the JSON report. Money
+follows the page's one rule (see ``markup.money``), so an amount reads the
+same in every table, chart and headline.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from costaudit.interfaces.html.markup import (
     data_value,
     element,
     esc,
-    money_at,
-    money_places,
+    money,
     percent,
     short_count,
 )
 
 TALL_ROWS = 12
 """Longer tables scroll inside a box of about this many rows."""
+LONG_TEXT = 48
+"""Characters of a long text cell (a task named after a prompt) shown before
+an ellipsis; the whole text is the cell's tooltip."""
 NUMBER_KINDS = ("money", "count", "percent", "volume")
 NOT_APPLICABLE = "—"
 
@@ -54,23 +57,30 @@ class Column:
     def numeric(self) -> bool:
         return self.kind in NUMBER_KINDS
 
-    def formatter(self, rows: Sequence[Row]) -> Callable[[Any], str]:
-        """How this column shows a value, given every row it will show."""
+    def formatter(self) -> Callable[[Any], str]:
+        """How this column shows a value."""
         if self.kind == "money":
-            places = money_places(r.get(self.key) for r in rows)
-            return lambda value: money_at(value, places)
+            return money
         if self.kind == "count":
             return count
         if self.kind == "percent":
             return percent
         return _volume
 
+    def _text_cell(self, value: Any, tag: str) -> str:
+        """A text cell; a long text is cut, and whole in its ``title``."""
+        if value is None or value == "":
+            return element(tag, NOT_APPLICABLE, data_col=self.key)
+        whole = str(value)
+        style = self.kind if self.kind in ("long", "name") else None
+        shown = shorten(whole) if self.kind == "long" else whole
+        title = whole if shown != whole else None
+        return element(tag, esc(shown), class_=style, data_col=self.key, title=title)
+
     def cell(self, row: Row, show: Callable[[Any], str], tag: str = "td") -> str:
         value = row.get(self.key)
         if not self.numeric:
-            shown = NOT_APPLICABLE if value is None or value == "" else esc(value)
-            style = self.kind if self.kind in ("long", "name") else None
-            return element(tag, shown, class_=style, data_col=self.key)
+            return self._text_cell(value, tag)
         if self.applies is not None and not self.applies(row):
             return element(
                 tag, NOT_APPLICABLE, class_="num na", data_col=self.key, data_value=""
@@ -83,6 +93,18 @@ class Column:
             data_col=self.key,
             data_value=data_value(value),
         )
+
+
+def shorten(text: str, room: int = LONG_TEXT) -> str:
+    """``text`` cut to ``room`` characters at a word where one is near the
+    end, with an ellipsis; text that fits is left whole."""
+    if len(text) <= room:
+        return text
+    cut = text[: room - 1]
+    word = cut.rfind(" ")
+    if word >= room * 2 // 3:
+        cut = cut[:word]
+    return cut.rstrip(" ,;:-") + "…"
 
 
 def _shown_columns(
@@ -122,8 +144,7 @@ def sortable_table(
     if not rows:
         return element("p", esc(f"{caption}: none in this period."), class_="empty")
     shown = _shown_columns(columns, rows, totals)
-    everything = [*rows, *([totals] if totals is not None else [])]
-    formats = [c.formatter(everything) for c in shown]
+    formats = [c.formatter() for c in shown]
     body = "".join(
         element(
             "tr", "".join(c.cell(row, f) for c, f in zip(shown, formats, strict=True))

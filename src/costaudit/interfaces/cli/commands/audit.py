@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +14,8 @@ from rich.console import Console
 from rich.text import Text
 
 from costaudit.analysis.audit import AuditOptions, build_audit
+from costaudit.analysis.report import build_report
+from costaudit.analysis.window import Window
 from costaudit.interfaces.cli.charts import axis, bar, bar_lines, sparkline
 from costaudit.interfaces.cli.commands.advise import COLUMNS as ADVICE_COLUMNS
 from costaudit.interfaces.cli.commands.advise import ranking_rows
@@ -43,6 +47,7 @@ from costaudit.interfaces.cli.output import (
     table,
 )
 from costaudit.interfaces.cli.text import Lines, indented
+from costaudit.workspace import Workspace
 
 PROFILE_COLUMNS = [Column("profile", "profile"), *[
     c for c in NUMBERS
@@ -52,6 +57,86 @@ PROFILE_COLUMNS = [Column("profile", "profile"), *[
 
 
 LOCAL_VS_API_ROWS = 10
+MONTH_TASKS = 5
+MONTH_FIGURES = (
+    "calls",
+    "total_tokens",
+    "cost_usd",
+    "api_cost_usd",
+    "local_cost_usd",
+    "cost_per_query_usd",
+    "unpriced_calls",
+)
+
+
+def _day(value: Any) -> date:
+    return date.fromisoformat(str(value)[:10])
+
+
+def _share(part: Any, whole: Any) -> Decimal | None:
+    if part is None or not whole:
+        return None
+    return Decimal(part) / Decimal(whole)
+
+
+def latest_month(
+    workspace: Workspace, window: Window, period: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The calendar month of the audit's last day, within the audit's window:
+    what it cost, split by profile, and its costliest tasks.
+
+    "Where did the money go this month" is the first question a reader asks,
+    and a window often spans more than one month; the month's figures come
+    from the same report as the rest, over the month's days.
+    """
+    if not period["last_day"]:
+        return None
+    last, first = _day(period["last_day"]), _day(period["first_day"])
+    start = max(last.replace(day=1), first)
+    month = replace(window, since=start, until=last)
+    infra = workspace.infrastructure()
+    by_profile = build_report(workspace.ledger, month, ["profile"], infra)
+    by_task = build_report(workspace.ledger, month, ["profile", "task"], infra)
+    spend = by_profile.totals["cost_usd"]
+    return {
+        "month": f"{last:%Y-%m}",
+        "first_day": start.isoformat(),
+        "last_day": last.isoformat(),
+        "days": (last - start).days + 1,
+        "days_in_month": calendar.monthrange(last.year, last.month)[1],
+        "whole_window": start == first,
+        **{key: by_profile.totals.get(key) for key in MONTH_FIGURES},
+        "profiles": [_month_row(r, ("profile",), spend) for r in by_profile.rows],
+        "tasks": [
+            _month_row(r, ("profile", "task"), spend)
+            for r in by_task.rows[:MONTH_TASKS]
+        ],
+    }
+
+
+def _month_row(
+    row: dict[str, Any], names: tuple[str, ...], spend: Any
+) -> dict[str, Any]:
+    """A profile's or task's part of the month, and its share of spend."""
+    figures = ("calls", "cost_usd", "unpriced_calls")
+    return {
+        **{key: row[key] for key in (*names, *figures)},
+        "share": _share(row["cost_usd"], spend),
+    }
+
+
+def build_document(workspace: Workspace, options: AuditOptions) -> dict[str, Any]:
+    """The audit document, with the latest calendar month after its period."""
+    audit = build_audit(workspace, options)
+    month = latest_month(workspace, options.window, audit["period"])
+    return {"period": audit.pop("period"), "month": month, **audit}
+
+
+def month_label(month: dict[str, Any]) -> str:
+    """``November 2026 (Nov 1-30)``: the month, and the days of it covered."""
+    first, last = _day(month["first_day"]), _day(month["last_day"])
+    days = f"{first.day}" if first == last else f"{first.day}-{last.day}"
+    return f"{first:%B %Y} ({first:%b} {days})"
 
 
 def _percent(value: Any) -> str:
@@ -110,6 +195,29 @@ def render_overview(out: Console, audit: dict[str, Any]) -> None:
             "see below)",
             style="yellow",
         )
+    render_month(out, audit.get("month"))
+
+
+MONTH_PROFILES = 3
+
+
+def render_month(out: Console, month: dict[str, Any] | None) -> None:
+    """The latest month's spend and its split by profile, when the window
+    holds more than that month (else the lines above already say it)."""
+    if not month or month["whole_window"] or not month["calls"]:
+        return
+    shown = month["profiles"][:MONTH_PROFILES]
+    split = ", ".join(
+        f"{p['profile']} {money(p['cost_usd'], 2)} ({_percent(p['share'])})"
+        for p in shown
+    )
+    rest = len(month["profiles"]) - len(shown)
+    if rest > 0:
+        split += f", {rest} more"
+    say(
+        out,
+        f"{month_label(month)}: spend {money(month['cost_usd'], 2)}; {split}",
+    )
 
 
 def render_daily(out: Console, audit: dict[str, Any]) -> None:
@@ -350,7 +458,7 @@ def audit(
             tuple(profile or ()),
         )  # fmt: skip
         options = AuditOptions(window, compare_api, advice=not no_advice)
-        document = build_audit(workspace, options)
+        document = build_document(workspace, options)
         if html is not None:
             from costaudit.interfaces.html import write_html
 
