@@ -14,6 +14,7 @@ from costaudit.strategies.cache_key import (
     request_cache_key,
     stable_system_prompt,
 )
+from costaudit.strategies.semantic_cache import namespace_for
 
 SYSTEM = "You are a careful assistant."
 QUESTION = "What is the capital of France?"
@@ -526,3 +527,41 @@ def test_replaying_history_counts_repeats_within_ttl() -> None:
             cache.store(key, "answer", now=started)
 
     assert hits == 2
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        (
+            "Be brief.\nCurrent date: 2026-11-02",
+            "Be brief.\nCurrent date: 2026-11-03",
+            True,
+        ),
+        (
+            "Be brief.\nSession ID: 20261102_ab12",
+            "Be brief.\nSession ID: 20261103_cd34",
+            True,
+        ),
+        (
+            "Be brief.\nCurrent date: 2026-11-02",
+            "Be thorough.\nCurrent date: 2026-11-02",
+            False,
+        ),
+        ("Deadline: 2026-11-02", "Deadline: 2026-11-03", False),
+    ],
+)
+def test_both_caches_mask_the_same_lines(first: str, second: str, same: bool) -> None:
+    """The exact cache's key and the semantic cache's namespace agree on
+    which system prompts are one, so a gateway running both needs nothing
+    more than to pass the system prompt as sent."""
+    keys = {prompt_cache_key("m", s, QUESTION) for s in (first, second)}
+    spaces = {namespace_for("m", s) for s in (first, second)}
+    assert (len(keys) == 1) is same
+    assert (len(spaces) == 1) is same
+
+
+@given(st.text(max_size=200))
+def test_namespace_for_is_unchanged_by_masking_first(text: str) -> None:
+    assert namespace_for("m", stable_system_prompt(text).text) == namespace_for(
+        "m", text
+    )

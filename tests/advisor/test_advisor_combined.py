@@ -10,6 +10,8 @@ from costaudit.analysis.advisor.history import History, Row
 from costaudit.analysis.advisor.model import Draft, finish
 from costaudit.analysis.advisor.runner import AdviceOptions
 from costaudit.analysis.window import Window
+from costaudit.interfaces.html.markup import money
+from costaudit.interfaces.html.plans import zero_steps
 from tests.advisor.scenarios import T0, FakeEmbedder, Recorder, Scenario, hours
 
 SYSTEM = "You are a careful assistant. Answer briefly and cite sources. " * 120
@@ -105,3 +107,31 @@ def test_monthly_figures_scale_by_days_in_window(
     assert strategy.monthly_savings_usd == Decimal("0.000072") * Decimal("30.4375") / 14
     assert strategy.share == Decimal("0.5")
     assert "x 30.4375 / 14" in strategy.steps[-1]
+
+
+def test_the_report_names_the_strategy_that_took_the_calls(
+    scenario: Scenario, record: Recorder
+) -> None:
+    """Routing and moving a task both decide where a call runs: once routing
+    has moved the titles, moving the task saves nothing more, and the HTML
+    report says routing took those calls, reading each strategy's group."""
+    scenario.write(
+        [record(f"Give me a title for chat number {i}", task="titles",
+                model="gpt-4.1", at=T0 + hours(i)) for i in range(6)]
+    )  # fmt: skip
+    document = scenario.advise().document()
+    groups = {s["id"]: s["group"] for s in document["strategies"]}
+    assert groups == {sid: GROUPS.get(sid) for sid in ORDER}
+    alone = {s["id"]: s["monthly_savings_usd"] for s in document["strategies"]}
+    combined = {
+        s["id"]: s["monthly_savings_usd"] for s in document["combined"]["steps"]
+    }
+    assert alone["local_vs_api"] > 0 and combined["local_vs_api"] == 0
+    assert combined["model_routing"] > 0
+
+    listed = zero_steps(document)
+    assert (
+        "<b>Run each task where it costs least</b>: "
+        f"{money(alone['local_vs_api'])} a month on its own, but Route easy calls "
+        "to cheaper models, applied before it, already changed the same calls"
+    ) in listed

@@ -7,9 +7,10 @@ from numpy.typing import NDArray
 
 from costaudit.analysis.advisor import semantic_cache, wrong_hits
 from costaudit.analysis.advisor.exact_cache import first_call_cost
-from costaudit.analysis.advisor.model import Confidence
+from costaudit.analysis.advisor.model import Confidence, clip
 from costaudit.analysis.advisor.wrong_hits import LabelledPair
 from costaudit.strategies.embeddings import Embedder, EmbeddingModelError
+from costaudit.strategies.semantic_cache import SemanticCache, namespace_for
 from tests.advisor.scenarios import T0, FakeEmbedder, Recorder, Scenario, hours
 
 PANCAKES = "Give me a recipe for pancakes"
@@ -229,3 +230,121 @@ def test_answers_expire_after_the_ttl(scenario: Scenario, record: Recorder) -> N
     assert draft.evidence["paraphrase_hits"] == 0
     assert draft.evidence["exact_cache_hits_not_looked_up"] == 1
     assert draft.projected == {}
+
+
+NAME = "Suggest a name for my new bakery"
+TAGLINE = "Suggest a tagline for my new bakery"
+BRAND = "Give me ideas to brand my new bakery"
+
+
+def between_two_answers() -> FakeEmbedder:
+    """NAME and TAGLINE at cosine 0.5, BRAND halfway: 0.866 from each."""
+    embedder = FakeEmbedder()
+    name, tagline = np.zeros(64, np.float32), np.zeros(64, np.float32)
+    name[0] = 1.0
+    tagline[:2] = 0.5, np.sqrt(0.75)
+    embedder.vectors = {
+        NAME: name,
+        TAGLINE: tagline,
+        BRAND: (name + tagline) / np.linalg.norm(name + tagline),
+    }
+    return embedder
+
+
+@pytest.mark.parametrize("first_hour", [1, 15], ids=["one period", "two periods"])
+def test_two_close_answers_are_ambiguous_across_periods(
+    scenario: Scenario, record: Recorder, first_hour: int
+) -> None:
+    """The replay keeps one cache per day here; at 15 h after T0 (08:00) the
+    first prompt is stored the day before the other two. Either way the
+    lookup sees both stored prompts, as one live cache would, and two
+    answers equally close make it ambiguous: a miss, not the nearer one."""
+    at = [T0 + hours(first_hour + h) for h in (0, 2, 3)]
+    scenario.write(
+        [record(NAME, at=at[0]), record(TAGLINE, at=at[1]), record(BRAND, at=at[2])],
+        "[advisor]\ncache_ttl_seconds = 86400\n",
+    )
+    assert (at[0].date() == at[1].date()) is (first_hour == 1)
+    embedder = between_two_answers()
+    draft = semantic_cache.analyse(scenario.facts(), lambda: embedder, PAIRS[:3])
+
+    evidence = draft.evidence
+    assert evidence["lookups"] == 3 and evidence["hits"] == 0
+    (miss,) = [m for m in evidence["misses_nearest_threshold"] if m["prompt"] == BRAND]
+    assert miss["similarity"] == pytest.approx(0.866, abs=1e-3)
+    assert "ambiguous: a prompt with another answer is at 0.866" in miss["verdict"]
+    assert draft.projected == {}
+
+
+def test_periods_settle_like_one_live_cache() -> None:
+    """The same prompts through the replay's per-period caches and through
+    one cache give the same lookup, decided by the same rule."""
+    embedder = between_two_answers()
+    clock = {"now": 0.0}
+
+    def make() -> SemanticCache[int]:
+        return SemanticCache(embedder, ttl_seconds=100.0, clock=lambda: clock["now"])
+
+    periods = semantic_cache._Periods(make, 100.0)
+    live = make()
+    vectors = {t: embedder.embed([t])[0] for t in (NAME, TAGLINE, BRAND)}
+    for ref, (text, at) in enumerate([(NAME, 90.0), (TAGLINE, 110.0)]):
+        clock["now"] = at
+        periods.add(text, ref, "space", vectors[text], at)
+        live.add(text, ref, namespace="space", vector=vectors[text])
+    clock["now"] = 120.0
+    pooled = periods.probe(BRAND, "space", vectors[BRAND], 120.0)
+    single = live.probe(BRAND, namespace="space", vector=vectors[BRAND])
+    assert pooled.match is None and single.match is None
+    assert pooled.reason == single.reason
+    assert "ambiguous" in pooled.reason
+
+
+class WindowedEmbedder(FakeEmbedder):
+    """Reads only the first ``max_tokens`` words of a text."""
+
+    def __init__(self, groups: Sequence[Sequence[str]], max_tokens: int) -> None:
+        super().__init__(groups)
+        self.max_tokens = max_tokens
+
+    def truncated(self, texts: Sequence[str]) -> list[bool]:
+        return [len(t.split()) > self.max_tokens for t in texts]
+
+
+def test_prompts_past_the_embedding_window_are_counted_apart(
+    scenario: Scenario, record: Recorder
+) -> None:
+    poem = "Here is a poem: " + "roses are red and violets are blue. " * 4
+    first, second = poem + "Give it a title.", poem + "Explain its rhyme scheme."
+    scenario.write(
+        [record(first), record(second, at=T0 + hours(1)),
+         record(PANCAKES, at=T0 + hours(2)), record(PANCAKES_AGAIN, at=T0 + hours(3))],
+        THRESHOLD,
+    )  # fmt: skip
+    # The two long prompts embed alike, as a model that stops reading early.
+    embedder = WindowedEmbedder([[first, second], [PANCAKES, PANCAKES_AGAIN]], 16)
+    draft = semantic_cache.analyse(scenario.facts(), lambda: embedder, PAIRS[:3])
+
+    evidence = draft.evidence
+    assert evidence["embedding_window_tokens"] == 16
+    assert evidence["paraphrase_hits"] == 1
+    assert (evidence["too_long_to_compare"], evidence["vetoed_by_guards"]) == (1, 0)
+    (pair,) = evidence["too_long_pairs"]
+    assert (pair["prompt"], pair["cached_prompt"]) == (clip(second), clip(first))
+    assert pair["verdict"].startswith("length: too long to compare: both prompts")
+    assert any("over 16 tokens" in step for step in draft.steps)
+    assert any("over 16 tokens" in a for a in draft.assumptions)
+
+
+def test_the_replay_namespace_is_the_gateway_namespace(
+    scenario: Scenario, record: Recorder
+) -> None:
+    """The advisor computes each record's namespace with namespace_for on the
+    system prompt as sent, as a gateway would."""
+    monday = "You are Hermes.\n\nConversation started: Monday, March 03, 2025"
+    scenario.write([record(PANCAKES, system_prompt=monday)])
+    facts = scenario.facts()
+    replay = semantic_cache._Replay()
+    (space,) = semantic_cache._namespaces(facts, list(facts.history.rows), replay)
+    assert space == namespace_for("gpt-4.1-mini", monday)
+    assert space != namespace_for("gpt-4.1-mini", monday, keep_volatile_lines=True)

@@ -1,8 +1,10 @@
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from costaudit.analysis.advisor.vectors import MAX_CHUNKS, StoredEmbedder
+from costaudit.strategies.embeddings import WindowedEmbedder
 from tests.advisor.scenarios import FakeEmbedder
 
 
@@ -34,3 +36,22 @@ def test_a_damaged_file_is_ignored(tmp_path: Path) -> None:
     (tmp_path / "fake" / "chunk-0.npz").write_bytes(b"not numpy")
     stored = StoredEmbedder(FakeEmbedder(), tmp_path)
     assert stored.embed(["x"]).shape == (1, 64)
+
+
+def test_the_store_passes_on_the_model_window(tmp_path: Path) -> None:
+    """Vectors kept on disk do not hide how far the model reads."""
+
+    class Windowed(FakeEmbedder):
+        max_tokens = 3
+
+        def truncated(self, texts: Sequence[str]) -> list[bool]:
+            return [len(t.split()) > 3 for t in texts]
+
+    stored = StoredEmbedder(Windowed(), tmp_path)
+    assert isinstance(stored, WindowedEmbedder)
+    assert stored.max_tokens == 3
+    assert stored.truncated(["a b c", "a b c d"]) == [False, True]
+
+    plain = StoredEmbedder(FakeEmbedder(), tmp_path)
+    assert plain.max_tokens is None
+    assert plain.truncated(["a b c d"]) == [False]

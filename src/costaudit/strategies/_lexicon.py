@@ -192,3 +192,30 @@ OPPOSITES: tuple[tuple[str, str], ...] = tuple(
         )
     )
 )
+
+#: Operators written as words, between two operands ("5 plus 3").
+OPERATOR_WORDS: dict[str, str] = {
+    "plus": "+",
+    "minus": "-",
+    "times": "*",
+    "multiplied by": "*",
+    "divided by": "/",
+    "equals": "=",
+    "to the power of": "^",
+}
+#: Words that put a minus sign on the number after them ("negative 5").
+SIGN_WORDS = frozenset(_split("negative minus"))
+
+#: What a query computes over a set of values, by canonical name. "mean"
+#: is left out: as a verb ("what does X mean") it is too common.
+AGGREGATES: dict[str, tuple[str, ...]] = {
+    "count": _split("count counts counted counting tally"),
+    "sum": _split("sum sums summed summing"),
+    "average": _split("average averages averaged averaging avg"),
+    "median": _split("median medians"),
+    "max": _split("max maximum maxima maximal"),
+    "min": _split("min minimum minima minimal"),
+}
+AGGREGATE_OF = {
+    alias: name for name, aliases in AGGREGATES.items() for alias in aliases
+}

@@ -37,6 +37,7 @@ __all__ = [
     "EmbeddingModelError",
     "MiniLMEmbedder",
     "ModelFiles",
+    "WindowedEmbedder",
     "l2_normalise",
 ]
 
@@ -63,6 +64,25 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Return a C-contiguous float32 array of shape (len(texts), dim)."""
+        ...
+
+
+@runtime_checkable
+class WindowedEmbedder(Embedder, Protocol):
+    """An embedder that reads each text only up to ``max_tokens`` tokens.
+
+    The rest of a longer text leaves no trace in its vector, so two texts
+    that differ only there look identical. The semantic cache asks
+    :meth:`truncated` before it compares such a text with another.
+    """
+
+    @property
+    def max_tokens(self) -> int | None:
+        """Tokens read per text; None when the inner model reads them all."""
+        ...
+
+    def truncated(self, texts: Sequence[str]) -> list[bool]:
+        """Whether each text is longer than the embedder reads."""
         ...
 
 
@@ -159,6 +179,22 @@ class MiniLMEmbedder:
         """Tokens the model reads per text, after truncation at max_tokens."""
         encodings = self._tokenizer.encode_batch(list(texts))
         return [sum(e.attention_mask) for e in encodings]
+
+    def truncated(self, texts: Sequence[str]) -> list[bool]:
+        """Whether each text has more tokens than the model reads.
+
+        Every WordPiece token covers at least one character, and two more
+        mark the start and end, so a text of at most ``max_tokens - 2``
+        characters always fits and is not tokenized.
+        """
+        fits = self._max_tokens - 2
+        longer = [i for i, text in enumerate(texts) if len(text) > fits]
+        found = [False] * len(texts)
+        if longer:
+            encodings = self._tokenizer.encode_batch([texts[i] for i in longer])
+            for i, encoding in zip(longer, encodings, strict=True):
+                found[i] = bool(encoding.overflowing)
+        return found
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         if isinstance(texts, str):

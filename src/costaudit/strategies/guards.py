@@ -29,6 +29,7 @@ from costaudit.strategies import _lexicon as lex
 
 __all__ = [
     "DEFAULT_GUARDS",
+    "AggregateGuard",
     "AntonymGuard",
     "EntityGuard",
     "Guard",
@@ -169,6 +170,86 @@ class _Quantities:
     units: frozenset[str]
     dates: frozenset[str]
     layouts: frozenset[str]
+    expressions: frozenset[str]
+
+
+# Signs written more than one way: the minus sign and the en dash typed
+# for it ("6x^2 – 2x"), times and divide.
+_MATH_SIGNS = str.maketrans({0x2212: "-", 0x2013: "-", 0xD7: "*", 0xF7: "/"})
+# An operand in a formula: a number (maybe with a variable, "12x"), a lone
+# letter ("x", not a word), maybe in parentheses.
+_OPERAND = (
+    r"\(*(?:(?<![a-z_])\d+(?:[.,_]\d+)*%?(?:[a-z](?![\w']))?"
+    r"|(?<![\w.'])[a-z](?![\w']))\)*"
+)
+_OPERATOR = r"\*\*|[<>!]=|[-+*/^=<>]"
+_EXPRESSION = re.compile(rf"-?{_OPERAND}(?:[ \t]*(?:{_OPERATOR})[ \t]*-?{_OPERAND})+")
+# Operator words between two operands; "times" and "divided by" only
+# before a number, since "3 times a day" has no formula in it.
+_WORD_OPERATOR = re.compile(
+    r"(?<=[\d)%])[ \t]+(plus|minus|equals|to the power of)[ \t]+"
+    r"(?=[\d(]|[a-z](?![\w']))"
+    r"|(?<=[\d)%])[ \t]+(times|multiplied by|divided by)[ \t]+(?=[\d(])"
+)
+# What may stand before a minus sign that makes the number negative.
+_BEFORE_SIGN = frozenset("([{=,:;<>*/^+?!\"'")
+
+
+def _math_text(text: str) -> str:
+    """Lower case, with one spelling of each sign."""
+    return _plain(text).translate(_MATH_SIGNS).lower()
+
+
+def _expressions(text: str) -> frozenset[str]:
+    """Formulas with at least one number, spaces removed: "3x^2-12x+9=0".
+
+    The operators and signs between numbers are what a formula says, and
+    the numbers alone do not show them: "- 9" and "+ 9" are both 9. Dates,
+    versions and clock times are left to the layout check.
+    """
+    text = _LAID_OUT.sub(" ", text)
+    text = _WORD_OPERATOR.sub(
+        lambda m: lex.OPERATOR_WORDS[m.group(1) or m.group(2)], text
+    )
+    found = set()
+    for m in _EXPRESSION.finditer(text):
+        formula = re.sub(r"[ \t]+", "", m.group()).replace("**", "^")
+        if any(c.isdigit() for c in formula):
+            found.add(formula)
+    return frozenset(found)
+
+
+def _negative(text: str, start: int, before: str) -> bool:
+    """Whether the number at ``start`` carries a minus sign of its own.
+
+    "-40", "x = -5" and "from -5 to 5" are negative numbers; in "x - 5",
+    "3x^2 -12x" and "10-20" the minus subtracts, and in "gpt-4" or
+    "top-10" it joins a name. ``before`` is the word before the number,
+    for "negative 5" and "minus 5".
+    """
+    if text[start - 1 : start] != "-":
+        return before in lex.SIGN_WORDS and not _after_operand(text, start)
+    head = text[: start - 1]
+    spaced = head.rstrip()
+    if not spaced or spaced[-1] in _BEFORE_SIGN:
+        return True
+    if spaced[-1].isdigit() or spaced[-1] in ")]%":
+        return False
+    if spaced[-1].isalpha():
+        if spaced == head:
+            return False  # a hyphen inside a name: "gpt-4", "top-10"
+        word = re.search(r"[a-z']+$", spaced)
+        return word is not None and len(word.group()) > 1
+    return True
+
+
+def _after_operand(text: str, start: int) -> bool:
+    """Whether the word before ``start`` ("minus 5") follows an operand."""
+    words = text[:start].split()
+    if len(words) < 2:
+        return False
+    last = words[-2]
+    return last[-1:].isdigit() or last[-1:] in ")%" or len(last) == 1
 
 
 def _layouts(text: str) -> frozenset[str]:
@@ -186,7 +267,8 @@ def _layouts(text: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=_MEMO)
 def _quantities(text: str) -> _Quantities:
     layouts = _layouts(_plain(text))
-    tokens = list(_QUANTITY_WORD.finditer(_plain(text).lower()))
+    low = _math_text(text)
+    tokens = list(_QUANTITY_WORD.finditer(low))
     words = [m.group().removesuffix("'s") for m in tokens]
     numbers: set[float] = set()
     units: set[str] = set()
@@ -194,7 +276,9 @@ def _quantities(text: str) -> _Quantities:
     for i, m in enumerate(tokens):
         word = words[i]
         if m.group(1):
-            numbers.add(float(m.group(1).replace(",", "").replace("_", "")))
+            value = float(m.group(1).replace(",", "").replace("_", ""))
+            negative = _negative(low, m.start(), words[i - 1] if i else "")
+            numbers.add(-value if negative and value else value)
             if m.group(2) in lex.UNIT_OF:
                 units.add(lex.UNIT_OF[m.group(2)])
         elif word in lex.ORDINALS:
@@ -204,7 +288,13 @@ def _quantities(text: str) -> _Quantities:
         elif word in lex.CALENDAR and _is_date_use(words, i):
             dates.add(lex.MONTHS.get(word, word))
     numbers.update(_spelled_numbers(words))
-    return _Quantities(frozenset(numbers), frozenset(units), frozenset(dates), layouts)
+    return _Quantities(
+        frozenset(numbers),
+        frozenset(units),
+        frozenset(dates),
+        layouts,
+        _expressions(low),
+    )
 
 
 def _after_number(words: Sequence[str], i: int) -> bool:
@@ -276,7 +366,10 @@ class NumberGuard:
     A 1 on one side only is ignored: "convert a km" and "convert 1 km", or
     "which one is better" and "which is better", mean the same. The same
     digits written another way veto too: a regex for "03/11/2026" does not
-    match "2026-11-03".
+    match "2026-11-03". Signs count: -40 is not 40, and when both prompts
+    hold a formula the formulas must agree, so "3x^2 - 12x + 9 = 0" does not
+    serve "3x^2 - 12x - 9 = 0" (operators written as words, "5 plus 3",
+    read as signs).
     """
 
     name = "numbers"
@@ -291,6 +384,8 @@ class NumberGuard:
             return f"dates {_fmt(a.dates)} vs {_fmt(b.dates)}"
         if a.layouts != b.layouts:
             return f"written as {_fmt(a.layouts)} vs {_fmt(b.layouts)}"
+        if a.expressions and b.expressions and a.expressions != b.expressions:
+            return f"formulas {_fmt(a.expressions)} vs {_fmt(b.expressions)}"
         return None
 
 
@@ -709,6 +804,42 @@ class AntonymGuard:
 
 
 # --------------------------------------------------------------------------
+# aggregates
+
+
+@functools.lru_cache(maxsize=_MEMO)
+def _aggregates(text: str) -> frozenset[str]:
+    """What the prompt computes over many values: count, sum, average, ..."""
+    words = _folded(text)
+    found = set()
+    for before, word in zip(("", *words), words, strict=False):
+        name = lex.AGGREGATE_OF.get(word)
+        # "5 min" is five minutes, not a minimum.
+        after_number = before[:1].isdigit() or before in lex.NUMBER_WORDS
+        if name is not None and not (name in ("min", "max") and after_number):
+            found.add(name)
+    return frozenset(found)
+
+
+class AggregateGuard:
+    """ "Count orders per customer" and "sum order totals per customer" are
+    two queries: a count, a sum, an average, a median, a maximum and a
+    minimum are different numbers.
+
+    Vetoes only when both prompts name an aggregate and they differ; a
+    prompt that names none ("how many orders") is left to similarity.
+    """
+
+    name = "aggregate"
+
+    def check(self, query: str, cached: str) -> str | None:
+        a, b = _aggregates(query), _aggregates(cached)
+        if a and b and a != b:
+            return f"{_fmt(a)} vs {_fmt(b)}"
+        return None
+
+
+# --------------------------------------------------------------------------
 # one word swapped
 
 _NUMBER_LIKE = re.compile(r"[-+]?\d[\d,_.]*")
@@ -777,5 +908,6 @@ DEFAULT_GUARDS: tuple[Guard, ...] = (
     OrderGuard(),
     NegationGuard(),
     AntonymGuard(),
+    AggregateGuard(),
     SwapGuard(),
 )

@@ -22,9 +22,17 @@ lookup is a miss.
 
 Namespaces keep answers from crossing models or system prompts: a cached
 answer is only ever served to a prompt sent to the same model with the same
-instructions (see :func:`namespace_for`). For a live gateway the cache can
+instructions (see :func:`namespace_for`, which ignores the date and session
+lines agents write into a system prompt). For a live gateway the cache can
 hold at most ``max_entries`` prompts, evicting the least recently used, and
 :meth:`SemanticCache.prune` drops entries past their time to live.
+
+An embedding model reads a prompt only up to its window (256 tokens for
+all-MiniLM-L6-v2): two long prompts that differ after that point get the
+same vector. When the embedder says where its window ends
+(:class:`~costaudit.strategies.embeddings.WindowedEmbedder`), a prompt that
+does not fit is only ever served the answer to the same text; every other
+candidate is refused as too long to compare.
 """
 
 from __future__ import annotations
@@ -41,7 +49,8 @@ from typing import Generic, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from costaudit.strategies.embeddings import Embedder
+from costaudit.strategies.cache_key import stable_system_prompt
+from costaudit.strategies.embeddings import Embedder, WindowedEmbedder
 from costaudit.strategies.guards import DEFAULT_GUARDS, Guard, Rejection, run_guards
 from costaudit.strategies.vector_index import VectorIndex, make_index
 
@@ -51,6 +60,7 @@ __all__ = [
     "DEFAULT_CANDIDATES",
     "DEFAULT_MARGIN",
     "DEFAULT_THRESHOLD",
+    "TOO_LONG",
     "CacheEntry",
     "Candidate",
     "Lookup",
@@ -71,19 +81,34 @@ DEFAULT_MARGIN = 0.02
 #: (another number, say) the next may still be a true paraphrase, and the
 #: margin needs the runner-up.
 DEFAULT_CANDIDATES = 4
+#: The name under which a candidate is refused because a prompt is longer
+#: than the embedder reads (see the module docstring).
+TOO_LONG = "length"
+#: Texts whose "too long" verdict each cache remembers.
+_WINDOW_MEMO = 8192
 
 RefT = TypeVar("RefT")
 _Key = tuple[str, int]
 
 
-def namespace_for(model: str, system_prompt: str | None = None) -> str:
+def namespace_for(
+    model: str, system_prompt: str | None = None, *, keep_volatile_lines: bool = False
+) -> str:
     """The namespace of prompts sent to ``model`` under ``system_prompt``.
 
-    The system prompt is hashed so namespaces stay short and a report can
-    print them without leaking instructions.
+    Agents write the date, and sometimes a session id, into the system
+    prompt; keyed on it as sent, a paraphrase asked tomorrow would never
+    meet today's answer. So the date and session lines are masked first
+    (:func:`~costaudit.strategies.cache_key.stable_system_prompt`, as the
+    exact cache's key does), unless ``keep_volatile_lines``. Masking twice
+    changes nothing, so a caller that already masked gets the same
+    namespace. The result is hashed so namespaces stay short and a report
+    can print them without leaking instructions.
     """
     if not system_prompt:
         return model
+    if not keep_volatile_lines:
+        system_prompt = stable_system_prompt(system_prompt).text
     digest = hashlib.sha256(system_prompt.encode("utf-8")).hexdigest()[:16]
     return f"{model}#{digest}"
 
@@ -228,6 +253,57 @@ class _Namespace(Generic[RefT]):
     by_text: dict[str, int] = field(default_factory=dict)
 
 
+class _Window:
+    """Which prompts are longer than the embedder reads, remembered per text.
+
+    Such a prompt's vector stands for its first few hundred tokens only, so
+    its similarity says nothing about the rest: it may be served only the
+    answer to the same text. An embedder that does not say where its window
+    ends is taken to read every prompt whole.
+    """
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder: WindowedEmbedder | None = None
+        self.max_tokens: int | None = None
+        if isinstance(embedder, WindowedEmbedder):
+            self.embedder = embedder
+            self.max_tokens = embedder.max_tokens
+        self._seen: OrderedDict[str, bool] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def refusal(self, query: str, cached: str) -> Rejection | None:
+        """Why ``cached`` cannot be compared with ``query``, or None."""
+        if self.max_tokens is None or _exact_key(query) == _exact_key(cached):
+            return None
+        long_query, long_cached = self.too_long(query), self.too_long(cached)
+        if not (long_query or long_cached):
+            return None
+        which = {
+            (True, True): "both prompts are",
+            (True, False): "the new prompt is",
+            (False, True): "the cached prompt is",
+        }[(long_query, long_cached)]
+        return Rejection(
+            TOO_LONG,
+            f"too long to compare: {which} over {self.max_tokens} tokens, all "
+            "the embedding reads, so a difference after that is invisible",
+        )
+
+    def too_long(self, text: str) -> bool:
+        with self._lock:
+            known = self._seen.get(text)
+            if known is not None:
+                self._seen.move_to_end(text)
+                return known
+        assert self.embedder is not None
+        found = bool(self.embedder.truncated([text])[0])
+        with self._lock:
+            self._seen[text] = found
+            if len(self._seen) > _WINDOW_MEMO:
+                self._seen.popitem(last=False)
+        return found
+
+
 class SemanticCache(Generic[RefT]):
     """Prompt-to-answer cache keyed by meaning, one index per namespace.
 
@@ -238,7 +314,8 @@ class SemanticCache(Generic[RefT]):
     which also happens whenever the cache is full. With ``max_entries``
     the cache never holds more prompts than that across all namespaces:
     adding one more evicts the least recently used (served or added).
-    Safe to share between threads.
+    With an embedder that reads only so many tokens, a longer prompt is
+    served only the answer to the same text. Safe to share between threads.
     """
 
     def __init__(
@@ -264,6 +341,7 @@ class SemanticCache(Generic[RefT]):
         self.max_entries = max_entries
         self._clock = clock
         self._index_factory = index_factory
+        self._window = _Window(embedder)
         self._spaces: dict[str, _Namespace[RefT]] = {}
         # Least recently used first; a hit or an add moves an entry last.
         self._recency: OrderedDict[_Key, None] = OrderedDict()
@@ -362,50 +440,31 @@ class SemanticCache(Generic[RefT]):
         vector: NDArray[np.float32] | None = None,
     ) -> Lookup[RefT]:
         """Like :meth:`lookup`, keeping the candidates and every verdict."""
-        with self._lock:
-            space = self._spaces.get(namespace)
-            if space is None:
-                return Lookup(text, namespace, None, ())
-            exact = self._exact(namespace, space, text)
+        exact = self.exact(text, namespace=namespace)
         if exact is not None:
             return exact
+        judged = self.nearest(text, namespace=namespace, vector=vector)
+        found = self.settle(text, namespace, judged)
+        if found.match is not None:
+            served = next(c for c in found.candidates if c.accepted)
+            with self._lock:
+                self._touch_entry(served.entry)
+        return found
 
-        if vector is None:
-            vector = self.embedder.embed([text])[0]
-        self._check_shape(vector.reshape(1, -1), 1)
+    def exact(self, text: str, *, namespace: str) -> Lookup[RefT] | None:
+        """Serve an identical prompt without embedding it (a few ms saved).
+
+        None when no live entry has the same text, up to spacing.
+        """
         with self._lock:
             space = self._spaces.get(namespace)
-            if space is None:
-                return Lookup(text, namespace, None, ())
-            scores, ids = space.index.search(vector, self.candidates)
-            found = [
-                (float(s), i, space.entries[i])
-                for s, i in zip(scores.tolist(), ids.tolist(), strict=True)
-            ]
-
-        now = self._clock()
-        judged = [self._judge(text, entry, score, now) for score, _, entry in found]
-        served, rival = decide(judged, self.threshold, self.margin)
-        if served is None:
-            if rival is not None:
-                _mark_ambiguous(judged, rival, self.threshold)
-            return Lookup(text, namespace, None, tuple(judged))
-        with self._lock:
-            self._touch((namespace, found[served][1]))
-        match = self._match(judged, served)
-        return Lookup(text, namespace, match, tuple(judged))
-
-    def _exact(
-        self, namespace: str, space: _Namespace[RefT], text: str
-    ) -> Lookup[RefT] | None:
-        """Serve an identical prompt without embedding it (a few ms saved)."""
-        id_ = space.by_text.get(_exact_key(text))
-        if id_ is None:
-            return None
-        entry = space.entries[id_]
-        if self._expired(entry, self._clock()):
-            return None  # the search reports it as an expired candidate
-        self._touch((namespace, id_))
+            id_ = None if space is None else space.by_text.get(_exact_key(text))
+            if space is None or id_ is None:
+                return None
+            entry = space.entries[id_]
+            if self._expired(entry, self._clock()):
+                return None  # the search reports it as an expired candidate
+            self._touch((namespace, id_))
         match = Match(
             entry.answer_ref,
             entry.text,
@@ -419,6 +478,56 @@ class SemanticCache(Generic[RefT]):
             text, entry.namespace, match, (Candidate(entry, 1.0, self.threshold),)
         )
 
+    def nearest(
+        self,
+        text: str,
+        *,
+        namespace: str,
+        vector: NDArray[np.float32] | None = None,
+    ) -> list[Candidate[RefT]]:
+        """The stored prompts nearest ``text``, each judged but none chosen.
+
+        Each candidate carries its similarity, the guards' vetoes and
+        whether it expired; :meth:`settle` then chooses. A caller that
+        keeps several caches (one per period, say) pools their candidates
+        and settles once, so the margin rule sees every rival.
+        """
+        with self._lock:
+            if namespace not in self._spaces:
+                return []
+        if vector is None:
+            vector = self.embedder.embed([text])[0]
+        self._check_shape(vector.reshape(1, -1), 1)
+        with self._lock:
+            space = self._spaces.get(namespace)
+            if space is None:
+                return []
+            scores, ids = space.index.search(vector, self.candidates)
+            found = [
+                (float(s), space.entries[i])
+                for s, i in zip(scores.tolist(), ids.tolist(), strict=True)
+            ]
+        now = self._clock()
+        return [self._judge(text, entry, score, now) for score, entry in found]
+
+    def settle(
+        self, text: str, namespace: str, candidates: Sequence[Candidate[RefT]]
+    ) -> Lookup[RefT]:
+        """Choose among judged candidates, as every lookup does.
+
+        The nearest :attr:`candidates` are kept, nearest first, and
+        :func:`decide` picks the one to serve, if any. Pure: nothing in the
+        cache changes, so candidates from several caches can be settled here.
+        """
+        judged = sorted(candidates, key=lambda c: -c.similarity)[: self.candidates]
+        served, rival = decide(judged, self.threshold, self.margin)
+        if served is None:
+            if rival is not None:
+                _mark_ambiguous(judged, rival, self.threshold)
+            return Lookup(text, namespace, None, tuple(judged))
+        match = self._match(judged, served)
+        return Lookup(text, namespace, match, tuple(judged))
+
     def _judge(
         self, text: str, entry: CacheEntry[RefT], similarity: float, now: float
     ) -> Candidate[RefT]:
@@ -429,6 +538,9 @@ class SemanticCache(Generic[RefT]):
         # change nothing.
         if similarity >= self.threshold - self.margin and not expired:
             rejections = run_guards(self.guards, text, entry.text, similarity)
+            too_long = self._window.refusal(text, entry.text)
+            if too_long is not None:
+                rejections = (too_long, *rejections)
         return Candidate(entry, similarity, self.threshold, rejections, expired)
 
     def _match(self, judged: list[Candidate[RefT]], served: int) -> Match[RefT]:
@@ -455,6 +567,19 @@ class SemanticCache(Generic[RefT]):
     def _touch(self, key: _Key) -> None:
         if key in self._recency:
             self._recency.move_to_end(key)
+
+    def _touch_entry(self, entry: CacheEntry[RefT]) -> None:
+        """Mark a served entry as used, if it is still stored.
+
+        Found through its text: an older entry with the same text as a newer
+        one is not touched, as the newer one serves that text from now on.
+        """
+        space = self._spaces.get(entry.namespace)
+        if space is None:
+            return
+        id_ = space.by_text.get(_exact_key(entry.text))
+        if id_ is not None and space.entries[id_] is entry:
+            self._touch((entry.namespace, id_))
 
     def _shrink(self) -> None:
         """Keep within max_entries: expired entries go first, then the LRU."""

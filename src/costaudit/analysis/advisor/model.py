@@ -76,10 +76,15 @@ class Strategy:
         return self.draft.steps
 
     def document(self) -> dict[str, Any]:
-        """The strategy as JSON-ready data (the steps are for --explain)."""
+        """The strategy as JSON-ready data (the steps are for --explain).
+
+        ``group`` lets a reader of the combined figures say which strategy,
+        applied first, took the calls of one that saves nothing combined.
+        """
         return {
             "id": self.id,
             "title": self.title,
+            "group": self.group,
             "monthly_savings_usd": self.monthly_savings_usd,
             "savings_usd": self.savings_usd,
             "share": self.share,

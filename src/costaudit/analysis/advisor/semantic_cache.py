@@ -40,8 +40,17 @@ from costaudit.analysis.advisor.facts import Facts
 from costaudit.analysis.advisor.history import Row
 from costaudit.analysis.advisor.model import Confidence, Draft, clip, percent, usd
 from costaudit.analysis.advisor.settings import AdvisorSettings
-from costaudit.strategies.embeddings import Embedder, EmbeddingModelError
-from costaudit.strategies.semantic_cache import Lookup, SemanticCache, namespace_for
+from costaudit.strategies.embeddings import (
+    Embedder,
+    EmbeddingModelError,
+    WindowedEmbedder,
+)
+from costaudit.strategies.semantic_cache import (
+    TOO_LONG,
+    Lookup,
+    SemanticCache,
+    namespace_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +144,11 @@ class _Replay:
     misses: _Nearest = field(default_factory=lambda: _Nearest(_NEAR))
     vetoed: int = 0
     vetoed_pairs: list[_Pair] = field(default_factory=list)
+    too_long: int = 0
+    """Lookups refused because a prompt is longer than the embedder reads."""
+    too_long_pairs: list[_Pair] = field(default_factory=list)
+    window: int | None = None
+    """Tokens the embedding model reads per prompt; None: all of them."""
     namespaces: int = 0
     namespaces_as_sent: int = 0
     exact_cache_hits: int = 0
@@ -160,6 +174,8 @@ def analyse(
         if facts.cacheable(r) and not facts.volatility(r).volatile
     ]
     replay = _Replay(timings={"load_model_s": loaded})
+    if isinstance(embedder, WindowedEmbedder):
+        replay.window = embedder.max_tokens
     replay.exact_cache_hits = len(exact_cache.hit_rows(facts))
     # Behind the exact cache: the records it answers never reach this one.
     answered = exact_cache.hit_rows(facts)
@@ -181,6 +197,11 @@ class _Periods:
     ago: one of its own period or of the period before. Older periods are
     dropped, so each search scans days of prompts, not the whole history,
     and the replay stays linear in the number of records.
+
+    Both periods' candidates are pooled and settled once, by the same rule a
+    single live cache applies (:meth:`SemanticCache.settle`): two close
+    prompts with different answers are ambiguous even when a period
+    boundary falls between them.
     """
 
     def __init__(self, make: Callable[[], SemanticCache[int]], ttl: float) -> None:
@@ -194,20 +215,18 @@ class _Periods:
         period = int(epoch // self.ttl)
         for old in [p for p in self.caches if p < period - 1]:
             del self.caches[old]
-        found: list[Lookup[int]] = []
-        for p in (period, period - 1):
-            if p in self.caches:
-                found.append(self.caches[p].probe(text, namespace=space, vector=vector))
-                if found[-1].match is not None and found[-1].match.exact:
-                    # Nothing beats the same text: skip the older period.
-                    return found[-1]
-        ranked = [(m.exact, m.similarity, f) for f in found if (m := f.match)]
-        if ranked:
-            return max(ranked, key=lambda item: item[:2])[2]
-        candidates = sorted(
-            (c for f in found for c in f.candidates), key=lambda c: -c.similarity
-        )
-        return Lookup(text, space, None, tuple(candidates))
+        caches = [self.caches[p] for p in (period, period - 1) if p in self.caches]
+        for cache in caches:
+            same = cache.exact(text, namespace=space)
+            if same is not None:
+                # Nothing beats the same text: skip the older period.
+                return same
+        if not caches:
+            return Lookup(text, space, None, ())
+        pooled = []
+        for cache in caches:
+            pooled += cache.nearest(text, namespace=space, vector=vector)
+        return caches[0].settle(text, space, pooled)
 
     def add(
         self, text: str, ref: int, space: str, vector: NDArray[np.float32], epoch: float
@@ -218,15 +237,20 @@ class _Periods:
 
 
 def _namespaces(facts: Facts, rows: list[Row], replay: _Replay) -> list[str]:
-    """Each record's namespace, from the model and the masked system prompt."""
+    """Each record's namespace, from the model and the system prompt, by
+    :func:`namespace_for` as a gateway computes it (date lines masked).
+
+    A system prompt whose text was not kept is known by its digest only:
+    it gets a namespace of its own, as sent, so answers never cross it."""
     known: dict[tuple[str, str | None], str] = {}
     spaces = []
     for row in rows:
         key = (row.model, row.system_prompt_hash)
         space = known.get(key)
         if space is None:
-            stable = facts.stable_system_prompt(row)
-            text = facts.history.system_prompt(row) if stable is None else stable.text
+            text = facts.history.system_prompt(row)
+            if text is None and row.system_prompt_hash is not None:
+                text = f"sha256:{row.system_prompt_hash}"
             space = known[key] = namespace_for(row.model, text)
         spaces.append(space)
     replay.namespaces = len(set(spaces))
@@ -331,12 +355,16 @@ def _note(
         return
     nearest = found.candidates[0]
     if nearest.rejections and nearest.similarity >= threshold:
+        pair = _Pair(nearest.similarity, found.text, nearest.entry.text,
+                     nearest.verdict)  # fmt: skip
+        if any(r.guard == TOO_LONG for r in nearest.rejections):
+            replay.too_long += 1
+            if len(replay.too_long_pairs) < SHOWN_PAIRS:
+                replay.too_long_pairs.append(pair)
+            return
         replay.vetoed += 1
         if len(replay.vetoed_pairs) < SHOWN_PAIRS:
-            replay.vetoed_pairs.append(
-                _Pair(nearest.similarity, found.text, nearest.entry.text,
-                      nearest.verdict)
-            )  # fmt: skip
+            replay.vetoed_pairs.append(pair)
         return
     pair = _Pair(nearest.similarity, found.text, nearest.entry.text, nearest.verdict)
     replay.misses.offer(pair, threshold)
@@ -395,6 +423,7 @@ def _evidence(
     hits = len(replay.hits)
     return {
         "embedding_model": model,
+        "embedding_window_tokens": replay.window,
         "threshold": measured.threshold,
         "lookups": replay.lookups,
         "hits": hits,
@@ -414,6 +443,9 @@ def _evidence(
         "hits_nearest_threshold": [p.document() for p in replay.accepted.pairs()],
         "vetoed_pairs": [p.document() for p in replay.vetoed_pairs],
         "vetoed_pairs_total": replay.vetoed,
+        "too_long_to_compare": replay.too_long,
+        "too_long_pairs": [p.document() for p in replay.too_long_pairs],
+        "too_long_pairs_total": replay.too_long,
         "misses_nearest_threshold": [p.document() for p in replay.misses.pairs()],
     }
 
@@ -473,12 +505,24 @@ def _steps(
         f"{replay.vetoed:,} pairs above the threshold were vetoed by the guards; "
         f"{replay.borderline_hits:,} hits lie within "
         f"{settings.borderline_margin} of it",
+        _window_step(replay),
     ]
     for pair in replay.accepted.pairs():
         draft.steps.append(
             f"  hit {pair.similarity:.3f}: '{clip(pair.prompt, 60)}' served "
             f"'{clip(pair.cached, 60)}'"
         )
+
+
+def _window_step(replay: _Replay) -> str:
+    window = replay.window
+    if window is None:
+        return "the embedding model reads every prompt whole"
+    return (
+        f"{replay.too_long:,} lookups above the threshold were refused as too long "
+        f"to compare: a prompt over {window:,} tokens (all the embedding reads) "
+        "is served only the answer to the same text"
+    )
 
 
 def _rate_step(measured: wrong_hits.WrongHitRate) -> str:
@@ -530,6 +574,12 @@ def _advise(
         "the namespace masks the system prompt's date and session lines, as the "
         "exact cache's key does",
     ]
+    if replay.window is not None:
+        draft.assumptions.append(
+            f"a prompt over {replay.window:,} tokens is compared by its text alone: "
+            "the embedding reads no further, so a paraphrase match could hide a "
+            "difference after that point"
+        )
 
 
 def _judge(

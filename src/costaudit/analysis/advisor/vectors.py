@@ -22,7 +22,7 @@ import numpy as np
 import platformdirs
 from numpy.typing import NDArray
 
-from costaudit.strategies.embeddings import Embedder
+from costaudit.strategies.embeddings import Embedder, WindowedEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,18 @@ class StoredEmbedder:
     @property
     def dim(self) -> int:
         return self.inner.dim
+
+    @property
+    def max_tokens(self) -> int | None:
+        """The inner model's window, so the cache refuses what it cannot see."""
+        inner = self.inner
+        return inner.max_tokens if isinstance(inner, WindowedEmbedder) else None
+
+    def truncated(self, texts: Sequence[str]) -> list[bool]:
+        inner = self.inner
+        if isinstance(inner, WindowedEmbedder):
+            return inner.truncated(texts)
+        return [False] * len(texts)
 
     def _chunks(self) -> list[Path]:
         return sorted(self.directory.glob("chunk-*.npz"))

@@ -27,6 +27,7 @@ __all__ = [
     "compact",
     "console",
     "count",
+    "counted",
     "emit",
     "money",
     "print_csv",
@@ -53,6 +54,12 @@ def money(value: Any, places: int = 4) -> str:
 
 def count(value: Any) -> str:
     return "" if value is None else f"{int(value):,}"
+
+
+def counted(value: Any, noun: str, plural: str | None = None) -> str:
+    """``1 call``, ``9 calls``, ``1,200 days``: a count and its noun, agreed."""
+    number = int(value)
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
 
 
 def compact(value: Any) -> str:

@@ -28,6 +28,7 @@ from costaudit.interfaces.cli.output import (
     Format,
     console,
     count,
+    counted,
     money,
     print_csv,
     print_json,
@@ -170,10 +171,14 @@ def _applies(applies: dict[str, Any]) -> str:
     named = ", ".join(
         f"{t['profile']}/{t['task']} ({count(t['calls'])})" for t in shown
     )
-    cut = f" ({len(shown)} of {total} tasks shown)" if len(shown) < total else ""
+    cut = (
+        f" ({len(shown)} of {counted(total, 'task')} shown)"
+        if len(shown) < total
+        else ""
+    )
     return (
-        f"applies to {count(applies['calls'])} calls in "
-        f"{count(applies['sessions'])} sessions: {named}{cut}"
+        f"applies to {counted(applies['calls'], 'call')} in "
+        f"{counted(applies['sessions'], 'session')}: {named}{cut}"
     )
 
 
@@ -187,12 +192,13 @@ def render_advice(out: Console, document: dict[str, Any]) -> None:
     """The advice as text: the ranking, then each strategy, then the total."""
     period, combined = document["period"], document["combined"]
     out.print(
-        f"[bold]Ways to spend less[/bold] over {period['days']} days: spend "
+        f"[bold]Ways to spend less[/bold] over {counted(period['days'], 'day')}: spend "
         f"{money(period['spend_usd'], 2)} ({money(period['monthly_spend_usd'], 2)} "
         "a month)"
     )
     if period["unpriced_calls"]:
-        out.print(f"  {count(period['unpriced_calls'])} unpriced calls left out")
+        unpriced = counted(period["unpriced_calls"], "unpriced call")
+        out.print(f"  {unpriced} left out")
     out.print(table(None, ranking_rows(document), COLUMNS))
     for strategy in document["strategies"]:
         render_strategy(out, strategy)

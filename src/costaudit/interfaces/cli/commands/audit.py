@@ -41,6 +41,7 @@ from costaudit.interfaces.cli.output import (
     compact,
     console,
     count,
+    counted,
     money,
     print_csv,
     print_json,
@@ -169,7 +170,8 @@ def render_overview(out: Console, audit: dict[str, Any]) -> None:
     out.print(
         Text.assemble(
             ("Cost audit", "bold"),
-            f" {p['first_day']} to {p['last_day']} ({p['days']} days, {p['timezone']})",
+            f" {p['first_day']} to {p['last_day']} "
+            f"({counted(p['days'], 'day')}, {p['timezone']})",
         )
     )
     say(
@@ -180,8 +182,8 @@ def render_overview(out: Console, audit: dict[str, Any]) -> None:
     )
     say(
         out,
-        f"{count(o['calls'])} calls in {count(o['sessions'])} sessions, "
-        f"{count(o['total_tokens'])} tokens",
+        f"{counted(o['calls'], 'call')} in {counted(o['sessions'], 'session')}, "
+        f"{counted(o['total_tokens'], 'token')}",
     )
     say(
         out,
@@ -189,10 +191,11 @@ def render_overview(out: Console, audit: dict[str, Any]) -> None:
         f"calls {_percent(o['local_call_share'])}",
     )
     if o["unpriced_calls"]:
+        unpriced = o["unpriced_calls"]
         say(
             out,
-            f"{count(o['unpriced_calls'])} calls are unpriced (not counted as $0; "
-            "see below)",
+            f"{counted(unpriced, 'call')} {'is' if unpriced == 1 else 'are'} "
+            "unpriced (not counted as $0; see below)",
             style="yellow",
         )
     render_month(out, audit.get("month"))
@@ -227,7 +230,7 @@ def render_daily(out: Console, audit: dict[str, Any]) -> None:
     shown = days[-max(8, out.width - 4) :]
     peak_day, peak = max(shown, key=lambda d: d[1])
     average = sum(cost for _, cost in shown) / len(shown)
-    scope = f"{len(days)} days"
+    scope = counted(len(days), "day")
     if len(shown) < len(days):
         scope = f"the last {len(shown)} of {len(days)} days"
     out.print()
@@ -264,7 +267,8 @@ def render_models(out: Console, audit: dict[str, Any]) -> None:
     if len(models) > len(shown):
         say(
             out,
-            f"({len(models) - len(shown)} more models: costaudit report --by model)",
+            f"({counted(len(models) - len(shown), 'more model')}: "
+            "costaudit report --by model)",
         )
 
 
@@ -282,7 +286,8 @@ def render_provenance(out: Console, audit: dict[str, Any]) -> None:
     for row in rows:
         say(
             out,
-            f"{row['cost_source']:<{width}} {count(row['calls']):>9} calls "
+            f"{row['cost_source']:<{width}} {count(row['calls']):>9} "
+            f"{'call ' if row['calls'] == 1 else 'calls'} "
             f"{money(row['cost_usd'], 4):>12}",
         )
         say(out, f"e.g. {row['example']}", indent=4)
@@ -290,7 +295,8 @@ def render_provenance(out: Console, audit: dict[str, Any]) -> None:
         say(
             out,
             f"unpriced: {row['model']} ({row['provider'] or '?'}), "
-            f'{count(row["calls"])} calls: add [prices."{row["model"]}"] to config',
+            f"{counted(row['calls'], 'call')}: "
+            f'add [prices."{row["model"]}"] to config',
             style="yellow",
         )
     for row in audit["disagreements"]:
@@ -406,10 +412,28 @@ def render_local_vs_api(out: Console, audit: dict[str, Any]) -> None:
     if hidden > 0:
         say(
             out,
-            f"({hidden} smaller tasks not shown, counted in the total: "
+            f"({counted(hidden, 'smaller task')} not shown, counted in the total: "
             f"costaudit compare --api {lva['api_model']})",
         )
-    say(out, f"local: {lva['local_assumptions']}")
+    say(out, electricity_only(lva, audit.get("breakeven")))
+
+
+def electricity_only(lva: dict[str, Any], breakeven: dict[str, Any] | None) -> str:
+    """Say that "all local" counts electricity alone, and what the machine
+    adds, so the table and the break-even section do not seem to disagree
+    (the HTML report says the same)."""
+    lead = f"all local: electricity alone, on {lva['local_assumptions']}."
+    machine = ((breakeven or {}).get("machine") or {}).get("cost_usd_per_month")
+    if machine is None:
+        return (
+            f"{lead} The machine's rent and idle power are not in it; they are "
+            "the infrastructure figure above."
+        )
+    return (
+        f"{lead} The machine itself, running all month whether used or not, "
+        f"costs {money(machine, 2)} a month, which is not in it: the break-even "
+        "section below adds it and finds where running locally starts to pay."
+    )
 
 
 def render_audit(audit: dict[str, Any]) -> None:
