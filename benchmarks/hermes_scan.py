@@ -3,14 +3,19 @@
 The home is made from the schema of the bundled sample home (written by
 hermes-agent's own code), filled with generated rows: four profiles, main
 loop and side-call rows in ``session_model_usage``, and a first user message
-and system prompt per session. It then measures, and prints against the aims
-(cold scan < 10 s, rescan < 1 s, report < 0.5 s on 2 cores):
+and system prompt per session. It then measures, and prints PASS or FAIL
+against the aims (cold scan < 10 s, rescan < 1 s, report < 0.5 s on 2
+cores):
 
-- the ``costaudit`` command as a user runs it, each in a new process:
-  ``costaudit scan`` into a new ledger, ``costaudit scan`` again with
-  nothing new, and ``costaudit report --no-scan --format json``;
+- the ``costaudit`` command as a user runs it, each in a new process (wall
+  time, and the peak memory of its process tree): ``costaudit scan`` into a
+  new ledger, ``costaudit scan`` again with nothing new, and ``costaudit
+  report --no-scan --format json``; for information, ``costaudit report
+  --format json``, which scans first;
 - the same work in this process (no interpreter start or imports), and a
   rescan after one session grew (the incremental path).
+
+It is a measurement: it exits 0 whatever the verdicts.
 
 Run: ``python benchmarks/hermes_scan.py [--sessions 100000]``.
 """
@@ -22,12 +27,12 @@ import os
 import random
 import resource
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from measure import compiled_env, costaudit_command, machine, measured, verdict
 
 from costaudit.analysis.report import build_report
 from costaudit.workspace import Options, Workspace
@@ -131,44 +136,41 @@ def make_profile(root: Path, model: str, provider: str, url: str, sessions: int,
 AIMS = {"cold scan": 10.0, "rescan": 1.0, "report": 0.5}
 
 
-def verdict(label: str, seconds: float, aim: str | None) -> None:
-    """One line: the figure, and against its aim when it has one."""
-    if aim is None:
-        print(f"{label:<46} {seconds:8.3f} s")
-        return
-    limit = AIMS[aim]
-    mark = "PASS" if seconds < limit else "FAIL"
-    print(f"{label:<46} {seconds:8.3f} s   aim < {limit:g} s   {mark}")
+def line(label: str, seconds: float, aim: str | None, peak: int | None = None) -> None:
+    """One line: the figure, its memory when measured, and against its aim
+    when it has one."""
+    memory = f"{peak / 2**20:6.0f} MiB" if peak is not None else " " * 10
+    text = f"{label:<46} {seconds:8.3f} s {memory}"
+    if aim is not None:
+        limit = AIMS[aim]
+        text += f"   aim < {limit:g} s   {verdict(seconds < limit)}"
+    print(text)
 
 
 def timed(label: str, action: Callable[[], object], aim: str | None = None) -> float:
     start = time.perf_counter()
     action()
     seconds = time.perf_counter() - start
-    verdict(label, seconds, aim)
+    line(label, seconds, aim)
     return seconds
 
 
 def command_line(tmp: Path, home: Path, ledger: Path) -> Callable[..., None]:
     """Run the installed ``costaudit`` in a new process, as a user would,
     with a home of its own (no real agent logs are read)."""
-    script = Path(sys.executable).with_name("costaudit")
-    program = [str(script)] if script.exists() else [sys.executable, "-c",
-               "from costaudit.interfaces.cli.app import main; main()"]  # fmt: skip
-    env = {
-        **os.environ,
-        "HOME": str(tmp),
-        "XDG_CONFIG_HOME": str(tmp / "config"),
-        "XDG_DATA_HOME": str(tmp / "data"),
-    }
+    env = compiled_env(
+        {
+            **os.environ,
+            "HOME": str(tmp),
+            "XDG_CONFIG_HOME": str(tmp / "config"),
+            "XDG_DATA_HOME": str(tmp / "data"),
+        }
+    )
     base = ["--ledger", str(ledger), "--hermes-home", str(home)]
 
-    def run(*argv: str) -> None:
-        done = subprocess.run(
-            [*program, *base, *argv], env=env, capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"costaudit {' '.join(argv)} failed:\n{done.stderr}")
+    def run(label: str, aim: str | None, *argv: str) -> None:
+        found = measured(costaudit_command(*base, *argv), env)
+        line(label, found.wall_s, aim, found.peak_bytes)
 
     return run
 
@@ -195,16 +197,20 @@ def grow_one_session(home: Path) -> None:
 
 
 def measure_commands(tmp: Path, home: Path) -> None:
-    print("the costaudit command, each run in a new process:")
+    print("the costaudit command, each run in a new process (wall, peak memory):")
     run = command_line(tmp, home, tmp / "cli-ledger.duckdb")
-    timed("  costaudit scan (cold: read, store, price)", lambda: run("scan"),
-          "cold scan")  # fmt: skip
-    timed("  costaudit scan (rescan, nothing new)", lambda: run("scan"), "rescan")
-    timed(
+    run("  costaudit scan (cold: read, store, price)", "cold scan", "scan")
+    run("  costaudit scan (rescan, nothing new)", "rescan", "scan")
+    run(
         "  costaudit report --no-scan --format json",
-        lambda: run("report", "--no-scan", "--format", "json"),
         "report",
+        "report",
+        "--no-scan",
+        "--format",
+        "json",
     )
+    run("  costaudit report --format json (scans first)", None, "report",
+        "--format", "json")  # fmt: skip
 
 
 def measure_in_process(tmp: Path, home: Path) -> int:
@@ -232,6 +238,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=100_000)
     args = parser.parse_args()
+    print(machine())
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         home = tmp / "hermes"

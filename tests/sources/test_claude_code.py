@@ -14,20 +14,27 @@ line still being written.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from costaudit.ledger import Ledger
 from costaudit.ledger.ingest import ingest
+from costaudit.sources.base import RecordTable
 from costaudit.sources.claude_code import (
+    ClaudeCodeParser,
     ClaudeCodeSource,
     decode_folder,
     default_roots,
     project_folder,
 )
+from costaudit.sources.files import complete_lines
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "claude_code"
 SHOP = FIXTURE / "projects" / "-home-dev-shop-api"
@@ -267,3 +274,82 @@ def log_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "projects" / "-home-dev-shop-api"
     folder.mkdir(parents=True)
     return folder
+
+
+# Parsing only the last line of a message, from the last: what it finds is
+# what parsing every line in order finds.
+
+_USER_TURN = {"type": "user", "message": {"role": "user", "content": "x" * 300}}
+
+
+def _message_lines(
+    message: int, parts: int, request: int | None, model: str
+) -> list[str]:
+    """A streamed message's lines, written compactly as Claude Code does."""
+    found = []
+    for part in range(parts):
+        entry: dict[str, object] = {
+            "type": "assistant",
+            "sessionId": "s",
+            "cwd": "/home/dev/app",
+            "uuid": f"u{message}-{part}",
+            "timestamp": f"2025-08-14T09:00:{message % 60:02d}.000Z",
+            "message": {
+                "id": f"msg_{message}",
+                "model": model,
+                "role": "assistant",
+                "usage": {"input_tokens": 1, "output_tokens": 10 * part + message},
+            },
+        }
+        if request is not None:
+            entry["requestId"] = f"req_{request}"
+        found.append(json.dumps(entry, separators=(",", ":")) + "\n")
+    return found
+
+
+# Few ids, so that messages share request ids and repeat, as a resumed
+# session repeats them.
+_MESSAGES = st.tuples(
+    st.integers(0, 5),
+    st.integers(1, 3),
+    st.one_of(st.none(), st.integers(0, 2)),
+    st.sampled_from(["claude-sonnet-4-20250514", "<synthetic>"]),
+).map(lambda m: _message_lines(*m))
+_BAD = st.sampled_from([["\n"], ['{"type":"assistant","cut\n'], ["not json\n"]])
+_USER = st.just([json.dumps(_USER_TURN, separators=(",", ":")) + "\n"])
+# Damaged lines are rare, as in real logs: a block with one is read line by
+# line, and the others are parsed from the last.
+_LINES = st.integers(0, 19).flatmap(
+    lambda n: _BAD if n == 0 else _USER if n < 4 else _MESSAGES
+)
+
+
+def _parse_all(parser: ClaudeCodeParser, text: bytes, chunk: int) -> None:
+    lines = 0
+    with io.BytesIO(text) as handle:
+        for block, start, end in complete_lines(handle, chunk):
+            lines += parser.feed_lines(lines + 1, block, start, end)
+
+
+def _found(parser: ClaudeCodeParser) -> tuple[dict[str, Any], list[Any]]:
+    table, _events, issues = parser.take()
+    assert isinstance(table, RecordTable)
+    rows = {key: tuple(table.columns[c][i] for c in table.columns)
+            for i, key in enumerate(table.columns["record_key"])}  # fmt: skip
+    return rows, [(i.line, i.message) for i in issues]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_LINES, max_size=40), st.sampled_from([300, 4096, 1 << 20]))
+def test_lines_parsed_last_first_find_what_every_line_finds(
+    parts: list[list[str]], chunk: int
+) -> None:
+    text = "".join(line for part in parts for line in part).encode()
+    path = "/p/projects/-home-dev-app/s.jsonl"
+    fast = ClaudeCodeParser(path)
+    _parse_all(fast, text, chunk)
+    every = ClaudeCodeParser(path)
+    for number, line in enumerate(text.split(b"\n")[:-1], start=1):
+        every.feed(number, line)
+
+    assert _found(fast) == _found(every)

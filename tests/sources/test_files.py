@@ -140,7 +140,7 @@ def test_rotated_file_is_read_again_without_double_counting(
         {"claude_code": 1},
         {"claude_code": 2},
     )
-    assert summary.headline() == "1 new record"
+    assert summary.headline() == "1 new record; 2 records read again, unchanged"
     assert totals(ledger) == (5, 50)
     state = ledger.path_states("claude_code")[str(log_file)]
     assert (state.records, state.watermark) == (3, 3.0)
@@ -156,7 +156,7 @@ def test_truncated_file_is_read_again(ledger: Ledger, log_file: Path) -> None:
     summary = ingest(ledger, [source(log_file)])
 
     assert (summary.total_records, summary.unchanged["claude_code"]) == (0, 1)
-    assert summary.headline() == "nothing new"
+    assert summary.headline() == "nothing new; 1 record read again, unchanged"
     assert totals(ledger) == (4, 40)
 
 

@@ -171,6 +171,11 @@ def test_headline() -> None:
         "7 new records, 1 updated record, 2 new or updated call events"
     )
     assert summary.records == {"a": 8}
+    summary.unchanged = {"a": 1200}
+    assert summary.headline() == (
+        "7 new records, 1 updated record, 2 new or updated call events; "
+        "1,200 records read again, unchanged"
+    )
 
 
 def test_migration_keeps_each_old_issue_once(tmp_path: Path) -> None:

@@ -104,3 +104,15 @@ def test_sources_issues_lists_every_bad_line(
     assert len(rows) == 14
     table = cli(*base, "sources", "--issues")
     assert table.code == 0 and "13 bad lines kept" in table.err
+
+
+def test_scan_says_what_it_changed_on_stderr_off_a_terminal(
+    cli: Callable[..., Result], base: list[str]
+) -> None:
+    first = cli(*base, "scan", "--format", "json")
+    stored = first.json()["ledger_records"]
+    again = cli(*base, "scan", "--format", "json")
+
+    assert f"costaudit: scan: {stored} new records\n" in first.err
+    assert "costaudit: scan: nothing new\n" in again.err
+    assert again.json()["sources"][0]["new_records"] == 0

@@ -2,6 +2,8 @@
 
 Row-by-row inserts into DuckDB cost about a millisecond each; handing it a
 dict of NumPy arrays inserts a hundred thousand rows in a fraction of that.
+NumPy is imported when a column is first made: a scan that finds nothing
+new, or a report, need not pay a tenth of a second for it.
 """
 
 from __future__ import annotations
@@ -11,12 +13,24 @@ from collections.abc import Sequence
 from dataclasses import MISSING, fields
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from costaudit.record import TOKEN_FIELDS, UsageRecord
 from costaudit.sources.base import CallEvent, PathState, RecordTable
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+
+    class _NumPy:
+        """The ``numpy`` module, imported on first use."""
+
+        def __getattr__(self, name: str) -> Any:
+            import numpy
+
+            return getattr(numpy, name)
+
+    np = _NumPy()
 
 Columns = dict[str, Any]
 
@@ -78,7 +92,16 @@ def record_columns(records: Sequence[UsageRecord], scanned_at: float) -> Columns
     }
 
 
-RECORD_COLUMNS = tuple(record_columns([], 0.0))
+RECORD_COLUMNS = (
+    "source", "record_key", "source_path", "profile", "session_id",
+    "parent_session_id", "platform", "task", "call_kind", "model", "provider",
+    "endpoint", "is_local", "started_at", "ended_at", "calls", "input_tokens",
+    "cache_read_tokens", "cache_write_tokens", "output_tokens",
+    "reasoning_tokens", "title", "first_prompt", "system_prompt_hash",
+    "system_prompt_chars", "cron_job_id", "agent_cost_usd", "agent_cost_status",
+    "agent_cost_source", "extra", "scanned_at", "tool_calls",
+)  # fmt: skip
+"""The columns :func:`record_columns` makes, in order."""
 _COUNTS = ("calls", *TOKEN_FIELDS)
 _TIMES = ("started_at", "ended_at")
 
@@ -159,7 +182,7 @@ def batch_columns(
 
 RECORD_COMPARED = tuple(
     name
-    for name in record_columns([], 0.0)
+    for name in RECORD_COLUMNS
     if name not in ("source", "record_key", "source_path", "scanned_at")
 )
 """The columns a source fills, but for the key and the path the record was
@@ -203,10 +226,15 @@ def event_columns(events: Sequence[CallEvent]) -> Columns:
     }
 
 
+EVENT_COLUMNS = (
+    "source", "event_key", "path", "at", "profile", "model", "provider",
+    "endpoint", "session_id", "prompt_tokens", "cache_read_tokens",
+    "output_tokens", "latency_s", "prompt_eval_s", "eval_s",
+)  # fmt: skip
+"""The columns :func:`event_columns` makes, in order."""
+
 EVENT_COMPARED = tuple(
-    name
-    for name in event_columns([])
-    if name not in ("source", "event_key", "path", "at")
+    name for name in EVENT_COLUMNS if name not in ("source", "event_key", "path", "at")
 )
 """Like :data:`RECORD_COMPARED`, for call events; and an event keeps the time
 it was first given, since a log without dates dates its lines by the file's

@@ -25,7 +25,7 @@ from costaudit.sources.files import FileSource
 log = logging.getLogger(__name__)
 
 # Many small files make many small batches: store them together.
-FLUSH_ROWS = 20_000
+FLUSH_ROWS = 10_000
 FLUSH_BATCHES = 1_000
 COMMIT_ROWS = 131_072
 """Rows stored per transaction: more than a DuckDB row group, which DuckDB
@@ -136,18 +136,23 @@ class ScanSummary:
         return {p: o.error for p, o in self.paths.items() if o.error is not None}
 
     def headline(self) -> str:
-        """One line for the user: what the scan changed, or ``nothing new``."""
+        """One line for the user: what the scan changed, or ``nothing new``,
+        and how many records were read again unchanged (a rotated log, a
+        database read again), when some were."""
         inserted = sum(self.inserted.values())
         updated = sum(self.updated.values())
         events = sum(self.events.values())
-        if not (inserted or updated or events):
-            return "nothing new"
         parts = [
             _plural(inserted, "new record"),
             _plural(updated, "updated record"),
             _plural(events, "new or updated call event"),
         ]
-        return ", ".join(part for part in parts if part)
+        changed = ", ".join(part for part in parts if part) or "nothing new"
+        unchanged = sum(self.unchanged.values())
+        if not unchanged:
+            return changed
+        again = "record" if unchanged == 1 else "records"
+        return f"{changed}; {unchanged:,} {again} read again, unchanged"
 
     def add_issues(self, issues: Sequence[ScanIssue]) -> None:
         room = MAX_ISSUES_KEPT - len(self.issues)

@@ -206,5 +206,59 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE scan_issues_once RENAME TO scan_issues",
         ),
     ),
+    Migration(
+        "010_usage_unique_by_scan",
+        "Keep usage records without a primary key index: updating it cost a "
+        "cold scan more than a third of its time storing records; a scan keeps "
+        "each (source, record key) once itself, inserting new keys apart from "
+        "known ones, which it compares and replaces.",
+        (
+            """
+            CREATE TABLE usage_unique_by_scan (
+                source VARCHAR NOT NULL,
+                record_key VARCHAR NOT NULL,
+                source_path VARCHAR NOT NULL,
+                profile VARCHAR NOT NULL,
+                session_id VARCHAR NOT NULL,
+                parent_session_id VARCHAR,
+                platform VARCHAR,
+                task VARCHAR NOT NULL,
+                call_kind VARCHAR NOT NULL,
+                model VARCHAR NOT NULL,
+                provider VARCHAR,
+                endpoint VARCHAR,
+                is_local BOOLEAN,
+                started_at TIMESTAMPTZ NOT NULL,
+                ended_at TIMESTAMPTZ NOT NULL,
+                calls BIGINT NOT NULL,
+                input_tokens BIGINT NOT NULL,
+                cache_read_tokens BIGINT NOT NULL,
+                cache_write_tokens BIGINT NOT NULL,
+                output_tokens BIGINT NOT NULL,
+                reasoning_tokens BIGINT NOT NULL,
+                title VARCHAR,
+                first_prompt VARCHAR,
+                system_prompt_hash VARCHAR,
+                system_prompt_chars BIGINT,
+                cron_job_id VARCHAR,
+                agent_cost_usd DECIMAL(24, 12),
+                agent_cost_status VARCHAR,
+                agent_cost_source VARCHAR,
+                extra VARCHAR,
+                scanned_at TIMESTAMPTZ NOT NULL,
+                cost_usd DECIMAL(24, 12),
+                cost_source VARCHAR,
+                cost_detail VARCHAR,
+                local BOOLEAN,
+                priced_with VARCHAR,
+                tool_calls BIGINT
+            )
+            """,
+            "INSERT INTO usage_unique_by_scan SELECT * FROM usage",
+            "DROP TABLE usage",
+            "ALTER TABLE usage_unique_by_scan RENAME TO usage",
+            "CREATE INDEX usage_started ON usage (started_at)",
+        ),
+    ),
 )
 MIGRATIONS_BY_NAME = {migration.name: migration for migration in MIGRATIONS}

@@ -11,24 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import numpy as np
 
 from costaudit.errors import LedgerError
-from costaudit.ledger.columns import (
-    EVENT_COMPARED,
-    EVENT_SELECT,
-    RECORD_COMPARED,
-    RECORD_SELECT,
-    STATE_SELECT,
-    Columns,
-    batch_columns,
-    event_columns,
-    objects,
-    state_columns,
-)
 from costaudit.ledger.migrations import MIGRATIONS
 from costaudit.record import UsageRecord
 from costaudit.sources.base import (
@@ -38,6 +25,9 @@ from costaudit.sources.base import (
     ScanBatch,
     ScanIssue,
 )
+
+if TYPE_CHECKING:
+    from costaudit.ledger.columns import Columns
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +47,12 @@ class StoreCounts:
     events: dict[str, int] = field(default_factory=dict)
 
 
-SCAN_MEMORY_FLOOR = 160 << 20
-"""DuckDB's memory while a scan stores records. Left to itself DuckDB keeps
-up to 80% of the machine's memory for its cache, and a cold scan of a few GB
-of logs would fill hundreds of MB with table data it will not read again;
-inserts need little, and DuckDB writes out what does not fit."""
+SCAN_MEMORY_FLOOR = 64 << 20
+"""DuckDB's memory while a scan stores and prices records. Left to itself
+DuckDB keeps up to 80% of the machine's memory for its cache, and a cold
+scan of a few GB of logs would fill hundreds of MB with table data it will
+not read again; inserts and the pricing update need little, and DuckDB
+writes out what does not fit."""
 
 
 def scan_memory_limit(path: str) -> int:
@@ -187,9 +178,8 @@ class Ledger:
     @contextmanager
     def scan_memory(self) -> Iterator[None]:
         """DuckDB's memory held to :func:`scan_memory_limit` while a scan
-        stores, and given back after: queries and updates that hold much
-        (pricing a whole cold scan's records in one update) need more than
-        inserts, and cannot write it out."""
+        stores and prices what it read, and given back after, for the
+        queries of reports."""
         if self.path == ":memory:":
             yield
             return
@@ -224,6 +214,10 @@ class Ledger:
         self.con.execute("BEGIN")
 
     def _store(self, batches: Sequence[ScanBatch]) -> StoreCounts:
+        # NumPy and the column makers are imported by what stores, not by
+        # every command that opens the ledger.
+        from costaudit.ledger.columns import batch_columns
+
         now = time.time()
         counts = StoreCounts()
         records = [
@@ -262,31 +256,40 @@ class Ledger:
         )
 
     def _upsert_records(self, batch_records: Columns, counts: StoreCounts) -> None:
+        """Insert the records whose key is new, and compare the others (a
+        message split between two batches, a file read again) with what the
+        ledger holds: the new ones go in as they are, in one statement, however
+        few records of the batch are known."""
+        from costaudit.ledger.columns import RECORD_COMPARED, RECORD_SELECT
+
         if not len(batch_records["record_key"]):
             return
+        join = "b.source = t.source AND b.record_key = t.record_key"
         known = self.con.execute(
-            "SELECT count(*) FROM batch_records b SEMI JOIN usage t"
-            " ON b.source = t.source AND b.record_key = t.record_key"
+            f"SELECT count(*) FROM batch_records b SEMI JOIN usage t ON {join}"
         ).fetchone()
-        if not (known and known[0]):
-            # All new, as in a first scan: nothing to compare or replace.
+        found: list[tuple[str, int, int, int]] = []
+        if known and known[0]:
             self.con.execute(
-                f"INSERT INTO usage SELECT {RECORD_SELECT} FROM batch_records"
+                "CREATE OR REPLACE TEMP TABLE staged_usage AS "
+                "SELECT * FROM usage LIMIT 0"
             )
-            for source, n in Counter(batch_records["source"].tolist()).items():
-                counts.inserted[source] = counts.inserted.get(source, 0) + n
-                counts.updated.setdefault(source, 0)
-                counts.unchanged.setdefault(source, 0)
-            return
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE staged_usage AS SELECT * FROM usage LIMIT 0"
-        )
-        self.con.execute(
-            f"INSERT INTO staged_usage SELECT {RECORD_SELECT} FROM batch_records"
-        )
-        found = self._write_changed("usage", "record_key", RECORD_COMPARED)
-        for source, inserted, updated, unchanged in found:
-            counts.inserted[source] = counts.inserted.get(source, 0) + inserted
+            self.con.execute(
+                f"INSERT INTO staged_usage SELECT {RECORD_SELECT}"
+                f" FROM batch_records b SEMI JOIN usage t ON {join}"
+            )
+            found = self._write_changed("usage", "record_key", RECORD_COMPARED)
+        if not known or known[0] < len(batch_records["record_key"]):
+            self.con.execute(
+                f"INSERT INTO usage SELECT {RECORD_SELECT}"
+                f" FROM batch_records b ANTI JOIN usage t ON {join}"
+            )
+        seen = {source: (updated, unchanged) for source, _, updated, unchanged in found}
+        for source, n in Counter(batch_records["source"].tolist()).items():
+            updated, unchanged = seen.get(source, (0, 0))
+            counts.inserted[source] = (
+                counts.inserted.get(source, 0) + n - (updated + unchanged)
+            )
             counts.updated[source] = counts.updated.get(source, 0) + updated
             counts.unchanged[source] = counts.unchanged.get(source, 0) + unchanged
 
@@ -309,11 +312,16 @@ class Ledger:
                 f"DELETE FROM {staged} s USING {table} t WHERE {join}"
                 f" AND NOT ({changed})"
             )
-        self.con.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM {staged}")
+        # Replaced as a delete and an insert: ``usage`` has no key to
+        # replace by (see the migration 010_usage_unique_by_scan).
+        self.con.execute(f"DELETE FROM {table} t USING {staged} s WHERE {join}")
+        self.con.execute(f"INSERT INTO {table} SELECT * FROM {staged}")
         self.con.execute(f"DROP TABLE {staged}")
         return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in found]
 
     def _store_prompts(self, records: Sequence[UsageRecord]) -> None:
+        from costaudit.ledger.columns import objects
+
         texts: dict[str, str] = {}
         for record in records:
             if record.system_prompt:
@@ -329,6 +337,8 @@ class Ledger:
         )
 
     def _upsert_events(self, events: Sequence[CallEvent], counts: StoreCounts) -> None:
+        from costaudit.ledger.columns import EVENT_COMPARED, EVENT_SELECT, event_columns
+
         if not events:
             return
         unique = list({(e.source, e.event_key): e for e in events}.values())
@@ -347,6 +357,8 @@ class Ledger:
     def _forget_issues(self, paths: set[tuple[str, str]]) -> None:
         """Drop the issues kept of files that are being read from their start:
         the new reading finds again those that still hold."""
+        from costaudit.ledger.columns import objects
+
         if not paths:
             return
         batch_paths = {  # noqa: F841 (scanned by name)
@@ -361,6 +373,10 @@ class Ledger:
     def _store_issues(self, issues: Sequence[tuple[str, ScanIssue]]) -> None:
         """Insert the issues not already kept (a file or a database read again
         meets the same bad lines again)."""
+        import numpy as np
+
+        from costaudit.ledger.columns import objects
+
         if not issues:
             return
         batch_issues = {  # noqa: F841 (scanned by name)
@@ -389,6 +405,8 @@ class Ledger:
         )
 
     def _store_states(self, states: Sequence[PathState], now: float) -> None:
+        from costaudit.ledger.columns import STATE_SELECT, state_columns
+
         latest = list({(s.source, s.path): s for s in states}.values())
         batch_states = state_columns(latest)  # noqa: F841 (scanned by name)
         self.con.execute(

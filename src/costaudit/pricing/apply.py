@@ -3,6 +3,11 @@
 A record is priced again when the settings that priced it change (their
 fingerprint is kept with it), and when per-call times for it arrived after
 it was priced: a log read after the database that holds the record.
+
+Most records are priced by groups in SQL (see :mod:`grouped`), which holds
+none of them in memory; the rest (tiered prices, records with per-call
+times) are priced one by one, :data:`CHUNK_ROWS` at a time, so memory stays
+bounded whatever the ledger's size.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from costaudit.ledger.columns import objects
 from costaudit.ledger.store import Ledger
 from costaudit.pricing.call_times import CallTime
 from costaudit.pricing.library import Tokens
@@ -22,6 +26,11 @@ log = logging.getLogger(__name__)
 
 WITH_CALLS = "/calls"
 """Added to the fingerprint of a record priced with its per-call times."""
+CHUNK_ROWS = 20_000
+"""Records priced one by one per query and update."""
+FEW = 500
+"""Up to this many records to price (a rescan that found a few), pricing
+them one by one costs less than working out and applying rules."""
 
 # A record's calls: the call events of its session and model, for the main
 # loop (side calls are not in the logs that have per-call lines).
@@ -30,12 +39,44 @@ _EVENTS_OF = """
     AND u.call_kind = 'main'
 """
 
-_NEEDS_PRICE = f"""
-    u.priced_with IS NULL
+_HAS_CALLS = f"""
+    (u.call_kind = 'main' AND EXISTS (SELECT 1 FROM call_events e WHERE {_EVENTS_OF}))
+"""
+
+_STALE = f"""
+    (u.priced_with IS NULL
     OR (u.local AND u.priced_with <> $2)
-    OR (NOT u.local AND u.priced_with NOT IN ($1, $1 || '{WITH_CALLS}'))
+    OR (NOT u.local AND u.priced_with NOT IN ($1, $1 || '{WITH_CALLS}')))
+"""
+"""Priced under other settings, or never."""
+
+_NEEDS_PRICE = f"""
+    ({_STALE}
     OR (NOT u.local AND u.priced_with = $1
-        AND EXISTS (SELECT 1 FROM call_events e WHERE {_EVENTS_OF}))
+        AND EXISTS (SELECT 1 FROM call_events e WHERE {_EVENTS_OF})))
+"""
+
+# The last part of _NEEDS_PRICE alone, as a join: asked apart, each part
+# takes a few milliseconds where the whole takes tens.
+_TIMED_SINCE = f"""
+    SELECT 1 FROM usage u SEMI JOIN call_events e ON {_EVENTS_OF}
+    WHERE NOT u.local AND u.priced_with = $1
+    LIMIT 1
+"""
+
+# One chunk: the records needing a price after the key ($3, $4), up to and
+# including the key ($5, $6).
+_CHUNK = """
+    AND (u.source > $3 OR (u.source = $3 AND u.record_key > $4))
+    AND (u.source < $5 OR (u.source = $5 AND u.record_key <= $6))
+"""
+
+_NEXT_KEYS = f"""
+    SELECT u.source, u.record_key FROM usage u
+    WHERE {_NEEDS_PRICE}
+      AND (u.source > $3 OR (u.source = $3 AND u.record_key > $4))
+    ORDER BY 1, 2
+    LIMIT {{limit}}
 """
 
 _SELECT = f"""
@@ -44,24 +85,107 @@ _SELECT = f"""
            u.cache_write_tokens, u.output_tokens, u.agent_cost_usd,
            u.agent_cost_status
     FROM usage u
-    WHERE {_NEEDS_PRICE}
+    WHERE {_NEEDS_PRICE} {_CHUNK}
 """
 
 _SELECT_EVENTS = f"""
     SELECT u.source, u.record_key, epoch(e."at"), e.prompt_tokens,
            e.cache_read_tokens, e.output_tokens
     FROM usage u JOIN call_events e ON {_EVENTS_OF}
-    WHERE {_NEEDS_PRICE}
+    WHERE {_NEEDS_PRICE} {_CHUNK}
     ORDER BY 1, 2, 3
 """
 
 Key = tuple[str, str]
 
 
-def _call_times(ledger: Ledger, params: list[str]) -> dict[Key, list[CallTime]]:
+PRICED_UNDER = "priced_under"
+"""Meta key: the fingerprints the ledger was last priced under, and what the
+energy model's measured speeds were measured from then."""
+
+# The ledger's contents the measured speeds depend on (see ``throughput``).
+_MEASURED_FROM = """
+    SELECT (SELECT count(*) || ':' || coalesce(sum(hash(e)), 0) FROM call_events e)
+        || '/' || (SELECT count(*) || ':' || coalesce(sum(hash(b)), 0)
+                   FROM bench_energy b)
+        || '/' || (SELECT coalesce(string_agg(DISTINCT model, ',' ORDER BY model), '')
+                   FROM usage WHERE local)
+"""
+
+
+def price_ledger(ledger: Ledger, pricer: Pricer) -> int:
+    """Price the records that need it; return how many were priced."""
+    from costaudit.pricing.grouped import Selection, apply_rules, read_groups
+    from costaudit.pricing.rules import rules_for
+
+    api_fp, local_fp = pricer.fingerprints()
+    selection = Selection(_NEEDS_PRICE, _HAS_CALLS, [api_fp, local_fp])
+    groups = read_groups(ledger, selection)
+    if not groups:
+        return 0
+    if sum(group.records for group in groups) <= FEW:
+        return _price_one_by_one(ledger, pricer, [api_fp, local_fp])
+    rules = [
+        r for group in groups for r in rules_for(pricer, group, (api_fp, local_fp))
+    ]
+    by_groups = apply_rules(ledger, groups, rules, selection)
+    one_by_one = _price_one_by_one(ledger, pricer, [api_fp, local_fp])
+    log.info(
+        "priced %d records in %d groups, %d one by one",
+        by_groups,
+        len(groups),
+        one_by_one,
+    )
+    return by_groups + one_by_one
+
+
+def remember_pricing(ledger: Ledger, pricer: Pricer) -> None:
+    """Keep the fingerprints the ledger is now priced under, for
+    :func:`needs_pricing`; ``pricer`` holds the speeds measured from the
+    ledger as it is."""
+    api_fp, local_fp = pricer.fingerprints()
+    measured_from = ledger.fetch(_MEASURED_FROM)[0][0]
+    ledger.set_meta(PRICED_UNDER, f"{api_fp} {local_fp} {measured_from}")
+
+
+def needs_pricing(ledger: Ledger, pricer: Pricer) -> bool:
+    """Whether some record may need a price, judged without measuring the
+    energy model's speeds (``pricer`` may lack them): records priced as local
+    are judged by the fingerprint kept by :func:`remember_pricing`, as long
+    as the settings and what the speeds are measured from are the same as
+    then; without one, they may."""
+    api_fp, _ = pricer.fingerprints()
+    local_fp = ""
+    last = (ledger.get_meta(PRICED_UNDER) or "").split(" ", 2)
+    same = len(last) == 3 and last[0] == api_fp
+    if same and last[2] == ledger.fetch(_MEASURED_FROM)[0][0]:
+        local_fp = last[1]
+    stale = ledger.fetch(
+        f"SELECT 1 FROM usage u WHERE {_STALE} LIMIT 1", [api_fp, local_fp]
+    )
+    return bool(stale or ledger.fetch(_TIMED_SINCE, [api_fp]))
+
+
+def _price_one_by_one(ledger: Ledger, pricer: Pricer, params: list[str]) -> int:
+    """Price what the groups left, :data:`CHUNK_ROWS` records at a time."""
+    priced = 0
+    after: Key = ("", "")
+    query = _NEXT_KEYS.format(limit=int(CHUNK_ROWS))
+    while keys := ledger.fetch(query, [*params, *after]):
+        last: Key = (keys[-1][0], keys[-1][1])
+        window = [*params, *after, *last]
+        rows = ledger.fetch(_SELECT, window)
+        times = _call_times(ledger, window)
+        _store(ledger, [_priced(pricer, row, times, params) for row in rows])
+        priced += len(rows)
+        after = last
+    return priced
+
+
+def _call_times(ledger: Ledger, window: list[str]) -> dict[Key, list[CallTime]]:
     found: dict[Key, list[CallTime]] = {}
     for source, key, at, prompt, cache_read, output in ledger.fetch(
-        _SELECT_EVENTS, params
+        _SELECT_EVENTS, window
     ):
         found.setdefault((source, key), []).append(
             CallTime(
@@ -85,40 +209,42 @@ def _call(row: tuple[Any, ...], times: list[CallTime]) -> Call:
     )
 
 
-def price_ledger(ledger: Ledger, pricer: Pricer) -> int:
-    """Price the records that need it; return how many were priced."""
-    api_fp, local_fp = pricer.fingerprints()
-    params = [api_fp, local_fp]
-    rows = ledger.fetch(_SELECT, params)
-    if not rows:
-        return 0
-    times = _call_times(ledger, params)
-    columns: dict[str, list[Any]] = {
-        name: []
-        for name in ("source", "record_key", "cost_usd", "cost_source",
-                     "cost_detail", "local", "priced_with")
-    }  # fmt: skip
-    for row in rows:
-        calls = times.get((row[0], row[1]), [])
-        cost, local = pricer.price(_call(row, calls))
-        columns["source"].append(row[0])
-        columns["record_key"].append(row[1])
-        amount = cost.amount_usd
-        columns["cost_usd"].append(None if amount is None else str(amount))
-        columns["cost_source"].append(str(cost.source))
-        columns["cost_detail"].append(cost.detail)
-        columns["local"].append(local)
-        mark = local_fp if local else api_fp + (WITH_CALLS if calls else "")
-        columns["priced_with"].append(mark)
-    _store(ledger, columns)
-    log.info("priced %d records", len(rows))
-    return len(rows)
+def _priced(
+    pricer: Pricer,
+    row: tuple[Any, ...],
+    times: dict[Key, list[CallTime]],
+    params: list[str],
+) -> tuple[Any, ...]:
+    """A record's key and the columns its price fills."""
+    calls = times.get((row[0], row[1]), [])
+    cost, local = pricer.price(_call(row, calls))
+    amount = cost.amount_usd
+    api_fp, local_fp = params
+    mark = local_fp if local else api_fp + (WITH_CALLS if calls else "")
+    return (
+        row[0],
+        row[1],
+        None if amount is None else str(amount),
+        str(cost.source),
+        cost.detail,
+        local,
+        mark,
+    )
 
 
-def _store(ledger: Ledger, columns: dict[str, list[Any]]) -> None:
-    priced = {name: objects(values) for name, values in columns.items()}  # noqa: F841
-    ledger.con.execute("BEGIN")
-    try:
+_PRICED = ("source", "record_key", "cost_usd", "cost_source", "cost_detail",
+           "local", "priced_with")  # fmt: skip
+
+
+def _store(ledger: Ledger, rows: list[tuple[Any, ...]]) -> None:
+    from costaudit.ledger.columns import objects
+
+    columns = zip(*rows, strict=True) if rows else [[] for _ in _PRICED]
+    priced = {  # noqa: F841 (scanned by name)
+        name: objects(list(values))
+        for name, values in zip(_PRICED, columns, strict=True)
+    }
+    with ledger.writing():
         ledger.con.execute(
             """
             UPDATE usage SET
@@ -132,7 +258,3 @@ def _store(ledger: Ledger, columns: dict[str, list[Any]]) -> None:
               AND usage.record_key = priced.record_key
             """
         )
-        ledger.con.execute("COMMIT")
-    except BaseException:
-        ledger.con.execute("ROLLBACK")
-        raise

@@ -27,6 +27,13 @@ directory with every character other than a letter or digit replaced by
 else the folder name decoded as well as it can be. Its last part is the task.
 Sidechain messages (subagents started by the Task tool) get the call kind
 ``subagent``.
+
+For speed, only assistant lines are parsed (found by their bytes, see
+:data:`ASSISTANT`), and the assistant lines read in one go are parsed from
+the last: an earlier line that holds the request id and the message id of a
+line after it (``"requestId":"..."`` and ``"id":"..."`` as written there) is
+one of that message's streamed lines, replaced by the later one, and is not
+parsed at all.
 """
 
 from __future__ import annotations
@@ -41,7 +48,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
 import orjson
 
 from costaudit.record import MAIN_CALL, UsageRecord, check_count
@@ -57,6 +63,8 @@ ASSISTANT = b'"assistant"'
 """In every assistant line (its type and its message's role), and in no
 other: inside a string the quotes would be escaped. Other lines are not
 parsed."""
+REQUEST_ID = b'"requestId":"'
+
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -107,22 +115,60 @@ class ClaudeCodeParser(LineParser):
     def pending(self) -> int:
         return len(self.last)
 
-    def feed_block(self, first: int, block: bytes, ends: list[int]) -> None:
-        """Feed only the assistant lines, found with ``bytes.find``: most of
+    def feed_lines(self, first: int, block: bytes, start: int, end: int) -> int:
+        """Parse only the assistant lines, found with ``bytes.find``: most of
         a log's bytes are users' turns and tool output, never parsed. When a
-        line of the block does not end in ``}`` (one cut short, a blank one)
-        every line is fed, so that the frame of each is checked."""
-        data = np.frombuffer(block, np.uint8)
-        if ends[0] == 0 or not (data[np.asarray(ends) - 1] == 0x7D).all():
-            super().feed_block(first, block, ends)
-            return
-        limit = ends[-1]
-        found = block.find(ASSISTANT, 0, limit)
+        line does not start with ``{`` and end with ``}`` (one cut short, a
+        blank one) every line is fed, so that the frame of each is checked."""
+        import numpy as np
+
+        data = np.frombuffer(block, np.uint8, end - start, start)
+        ends = np.flatnonzero(data == 0x0A)
+        framed = (
+            len(ends) > 0
+            and ends[0] > 0
+            and data[0] == 0x7B
+            and bool((data[ends - 1] == 0x7D).all())
+            and bool((data[ends[:-1] + 1] == 0x7B).all())
+        )
+        if not framed:
+            return super().feed_lines(first, block, start, end)
+        found = block.find(ASSISTANT, start, end)
+        if found < 0:
+            return len(ends)
+        positions: list[int] = (ends + start).tolist()
+        lines = []
         while found >= 0:
-            index = bisect.bisect_left(ends, found)
-            start = ends[index - 1] + 1 if index else 0
-            self.feed(first + index, block[start : ends[index]])
-            found = block.find(ASSISTANT, ends[index] + 1, limit)
+            index = bisect.bisect_left(positions, found)
+            line = positions[index - 1] + 1 if index else start
+            lines.append((first + index, line, positions[index]))
+            found = block.find(ASSISTANT, positions[index] + 1, end)
+        self._parse_latest_first(block, lines)
+        return len(positions)
+
+    def _parse_latest_first(
+        self, block: bytes, lines: list[tuple[int, int, int]]
+    ) -> None:
+        """Parse the assistant ``lines`` (number, start, end) of ``block``
+        from the last, skipping the earlier lines of a message that a later
+        one replaces (see the module's docstring); keep what was found, and
+        the issues, in the order of the lines."""
+        replaced: dict[bytes, bytes] = {}
+        found: list[tuple[str, _Line]] = []
+        issues = len(self.issues)
+        for number, start, end in reversed(lines):
+            message_id = replaced.get(_request_id(block, start, end))
+            if message_id is not None and block.find(message_id, start, end) >= 0:
+                continue
+            read = self._read(number, block[start:end])
+            if read is not None:
+                key, line, ids = read
+                found.append((key, line))
+                if ids is not None:
+                    replaced.setdefault(ids[0], b'"id":"' + ids[1] + b'"')
+        self.issues[issues:] = self.issues[issues:][::-1]
+        for key, line in reversed(found):
+            self.last[key] = line
 
     def take(
         self,
@@ -154,38 +200,61 @@ class ClaudeCodeParser(LineParser):
         return RecordTable(columns, constants), events, issues
 
     def feed(self, number: int, line: bytes) -> None:
-        if ASSISTANT not in line:
-            if line and (line[0] != 0x7B or line[-1] != 0x7D):
-                self._check_frame(number, line)
-            return
+        if ASSISTANT in line:
+            self._parse(number, line)
+        elif line and (line[0] != 0x7B or line[-1] != 0x7D):
+            self._check_frame(number, line)
+
+    def _parse(self, number: int, line: bytes) -> None:
+        """Keep an assistant line's usage as its message's latest."""
+        read = self._read(number, line)
+        if read is not None:
+            self.last[read[0]] = read[1]
+
+    def _read(
+        self, number: int, line: bytes
+    ) -> tuple[str, _Line, tuple[bytes, bytes] | None] | None:
+        """An assistant line's key, its usage, and its request and message
+        ids when both are text; None (and an issue where one is due) when
+        it counts for nothing."""
         try:
             entry = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             self.issue(number, f"not valid JSON: {exc}")
-            return
+            return None
         if type(entry) is not dict or entry.get("type") != "assistant":
-            return
+            return None
         message = entry.get("message")
         if type(message) is not dict:
-            return
+            return None
         model = message.get("model")
         if model == SYNTHETIC_MODEL:
-            return
-        if type(message.get("usage")) is not dict:
+            return None
+        usage = message.get("usage")
+        if type(usage) is not dict:
             name = message.get("id") or entry.get("uuid") or "?"
             self.issue(number, f"assistant message {name} has no usage: skipped")
-            return
+            return None
         if not self.project_known:
             self._learn_project(entry.get("cwd"))
-        self.last[_key(entry, message, line)] = _Line(
+        message_id, request_id = message.get("id"), entry.get("requestId")
+        if message_id and request_id:
+            key = f"{message_id}:{request_id}"
+        else:
+            key = _own_key(entry, line)
+        ids = None
+        if type(message_id) is str and type(request_id) is str:
+            ids = (request_id.encode(), message_id.encode())
+        found = _Line(
             number,
             model,
             entry.get("timestamp"),
-            message["usage"],
+            usage,
             entry.get("sessionId"),
             bool(entry.get("isSidechain")),
             entry.get("costUSD"),
         )
+        return key, found, ids
 
     def _check_frame(self, number: int, line: bytes) -> None:
         """Lines without usage are not parsed, for speed; a line cut short
@@ -260,15 +329,23 @@ class _Line(NamedTuple):
     cost: object
 
 
-def _key(entry: dict[str, Any], message: dict[str, Any], line: bytes) -> str:
-    message_id = message.get("id")
-    request_id = entry.get("requestId")
-    if message_id and request_id:
-        return f"{message_id}:{request_id}"
-    # Without both ids a line cannot be matched with its siblings: it counts
-    # on its own, under its uuid, or failing that its content.
+def _own_key(entry: dict[str, Any], line: bytes) -> str:
+    """The key of a line without both ids, which cannot be matched with its
+    siblings: it counts on its own, under its uuid, or failing that its
+    content."""
     uuid = entry.get("uuid")
     return str(uuid) if uuid else "sha1:" + hashlib.sha1(line).hexdigest()
+
+
+def _request_id(block: bytes, start: int, end: int) -> bytes:
+    """The bytes of the last ``"requestId"`` value in ``block[start:end]``
+    (Claude Code writes it after the message, near the line's end)."""
+    at = block.rfind(REQUEST_ID, start, end)
+    if at < 0:
+        return b""
+    at += len(REQUEST_ID)
+    close = block.find(b'"', at, end)
+    return block[at:close] if close > at else b""
 
 
 def _cost(value: object) -> Decimal | None:

@@ -39,19 +39,14 @@ from __future__ import annotations
 import glob
 import hashlib
 import logging
-import multiprocessing
-import multiprocessing.context
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
-
-import numpy as np
+from typing import TYPE_CHECKING, BinaryIO
 
 from costaudit.record import UsageRecord
 from costaudit.sources.base import (
@@ -62,13 +57,16 @@ from costaudit.sources.base import (
     ScanIssue,
 )
 
+if TYPE_CHECKING:
+    from costaudit.sources.workers import WorkerPool
+
 log = logging.getLogger(__name__)
 
 HEAD_BYTES = 512
 """How much of a file's start identifies it (log headers differ by time)."""
 
-CHUNK_BYTES = 4 << 20
-BATCH_SIZE = 20_000
+CHUNK_BYTES = 1 << 20
+BATCH_SIZE = 10_000
 
 
 class LineParser:
@@ -87,15 +85,17 @@ class LineParser:
     def feed(self, number: int, line: bytes) -> None:
         raise NotImplementedError
 
-    def feed_block(self, first: int, block: bytes, ends: list[int]) -> None:
-        """Feed the lines of ``block`` that end at ``ends`` (the positions of
-        its newlines, in order), numbered from ``first``. A parser that can
-        tell the lines it needs by a few bytes overrides this, to skip the
-        others without handing them over one by one."""
-        start = 0
-        for number, end in enumerate(ends, first):
-            self.feed(number, block[start:end])
-            start = end + 1
+    def feed_lines(self, first: int, block: bytes, start: int, end: int) -> int:
+        """Feed the lines of ``block[start:end]``, each ending in a newline,
+        numbered from ``first``; return how many there were. A parser that
+        can tell the lines it needs by a few bytes overrides this, to skip
+        the others without handing them over one by one."""
+        ends = line_ends(block, start, end)
+        line = start
+        for number, stop in enumerate(ends, first):
+            self.feed(number, block[line:stop])
+            line = stop + 1
+        return len(ends)
 
     def pending(self) -> int:
         return len(self.records) + len(self.events)
@@ -286,19 +286,10 @@ def _scan_open(
     offset = stored = where.offset
     restart = unsaved = where.fresh or moved is not None
     handle.seek(offset)
-    rest = b""
-    while chunk := handle.read(how.chunk_bytes):
-        if how.meter is not None:
-            how.meter(how.path, len(chunk))
-        buffer = rest + chunk if rest else chunk
-        ends = line_ends(buffer)
-        if ends:
-            parser.feed_block(counts.lines + 1, buffer, ends)
-            counts.lines += len(ends)
-            offset += ends[-1] + 1
-            rest = buffer[ends[-1] + 1 :]
-        else:
-            rest = buffer
+    spans = complete_lines(handle, how.chunk_bytes, on_read=_told(how))
+    for block, start, end in spans:
+        counts.lines += parser.feed_lines(counts.lines + 1, block, start, end)
+        offset += end - start
         if parser.pending() >= how.batch_size:
             batch = _batch(how, parser, counts, offset, st, fingerprint)
             batch.restart, batch.moved_from = restart and where.fresh, moved
@@ -311,10 +302,56 @@ def _scan_open(
         yield batch
 
 
-def line_ends(block: bytes) -> list[int]:
-    """Where the newlines of ``block`` are (found with numpy, which looks at
-    many bytes at once)."""
-    ends: list[int] = np.flatnonzero(np.frombuffer(block, np.uint8) == 10).tolist()
+def _told(how: _Reading) -> Callable[[int], None] | None:
+    meter, path = how.meter, how.path
+    return None if meter is None else lambda size: meter(path, size)
+
+
+def complete_lines(
+    handle: BinaryIO,
+    chunk_bytes: int,
+    limit: int | None = None,
+    on_read: Callable[[int], None] | None = None,
+) -> Iterator[tuple[bytes, int, int]]:
+    """The complete lines read from ``handle`` (up to ``limit`` bytes), as
+    spans ``(block, start, end)``: ``block[start:end]`` is whole lines, each
+    ending in a newline. A chunk is read at a time and its lines are handed
+    over where they are: only the line cut by a chunk's end is copied. A
+    last line without its newline is left unread. ``on_read`` is told the
+    size of every chunk read."""
+    rest = b""
+    left = limit
+    while left is None or left > 0:
+        chunk = handle.read(chunk_bytes if left is None else min(chunk_bytes, left))
+        if not chunk:
+            return
+        if left is not None:
+            left -= len(chunk)
+        if on_read is not None:
+            on_read(len(chunk))
+        start = 0
+        if rest:
+            cut = chunk.find(b"\n")
+            if cut < 0:
+                rest += chunk
+                continue
+            head = rest + chunk[: cut + 1]
+            yield head, 0, len(head)
+            start = cut + 1
+        end = chunk.rfind(b"\n", start) + 1
+        if end > start:
+            yield chunk, start, end
+        rest = chunk[max(end, start) :]
+
+
+def line_ends(block: bytes, start: int = 0, end: int | None = None) -> list[int]:
+    """Where the newlines of ``block[start:end]`` are, as positions in
+    ``block`` (found with numpy, which looks at many bytes at once)."""
+    import numpy as np
+
+    stop = len(block) if end is None else end
+    data = np.frombuffer(block, np.uint8, stop - start, start)
+    ends: list[int] = (np.flatnonzero(data == 10) + start).tolist()
     return ends
 
 
@@ -454,12 +491,9 @@ class FileSource:
     A source whose parser keeps nothing from one line to the next
     (``splittable``), given ``workers`` above 1, has its files cut into pieces
     at line ends and parsed by that many worker processes when there is
-    enough to read; the batches still come out in file order, so the last
-    line of a message still wins. The workers are started with the
-    ``forkserver`` method (``spawn`` where there is none), so, as usual with
-    multiprocessing, a script that scans must guard its top-level code with
-    ``if __name__ == "__main__"``. Should a worker die, the rest is read in
-    this process.
+    enough to read (see :mod:`workers`); the batches still come out in file
+    order, so the last line of a message still wins. Should a worker die, the
+    rest is read in this process.
     """
 
     name = ""
@@ -525,6 +559,19 @@ class FileSource:
 PIECE_BYTES = 32 << 20
 PARALLEL_MIN_BYTES = 64 << 20
 """Below this much to read, starting worker processes costs more than it saves."""
+MAX_WORKERS = 4
+"""Worker processes a scan starts at most by default: each holds some 40 MB,
+and the scan's own process stores what they read."""
+
+
+def default_workers() -> int:
+    """Worker processes to parse a large scan with: one per CPU this process
+    may run on, up to :data:`MAX_WORKERS`; 1 means none (read in this one)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,18 +616,10 @@ def parse_piece(
     offset = marked = piece.start
     with open(piece.path, "rb") as handle:
         handle.seek(piece.start)
-        left = piece.end - piece.start
-        rest = b""
-        while left > 0 and (chunk := handle.read(min(CHUNK_BYTES, left))):
-            left -= len(chunk)
-            buffer = rest + chunk if rest else chunk
-            ends = line_ends(buffer)
-            if not ends:
-                rest = buffer
-                continue
-            parser.feed_block(lines + 1, buffer, ends)
-            lines, offset = lines + len(ends), offset + ends[-1] + 1
-            rest = buffer[ends[-1] + 1 :]
+        spans = complete_lines(handle, CHUNK_BYTES, piece.end - piece.start)
+        for block, start, end in spans:
+            lines += parser.feed_lines(lines + 1, block, start, end)
+            offset += end - start
             if parser.pending() >= batch_size:
                 found.append(Parsed(*parser.take(), lines, offset))
                 marked = offset
@@ -617,12 +656,14 @@ def scan_in_pieces(
                 meter=meter,
             )
         return
+    from costaudit.sources.workers import WorkerError, WorkerPool
+
     log.info("reading %d MiB in %d processes", todo >> 20, source.workers)
     progress = _Progress(plans, meter)
     try:
-        with ProcessPoolExecutor(source.workers, mp_context=_context()) as pool:
+        with WorkerPool(source.workers) as pool:
             yield from _run(pool, source, plans, progress)
-    except BrokenProcessPool as exc:
+    except (WorkerError, OSError) as exc:
         log.warning("worker processes failed (%s): reading on in this one", exc)
         for plan in plans:
             if progress.left[plan.path] and plan.path not in progress.failed:
@@ -676,17 +717,8 @@ def _cut(handle: BinaryIO, path: str, start: int, st: os.stat_result) -> list[Pi
     return pieces
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    # Workers are started from a clean server process rather than forked from
-    # this one, which may hold the ledger's database threads.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context(
-        "forkserver" if "forkserver" in methods else "spawn"
-    )
-
-
 def _run(
-    pool: ProcessPoolExecutor,
+    pool: WorkerPool,
     source: FileSource,
     plans: list[_Plan],
     progress: _Progress,

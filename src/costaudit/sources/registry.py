@@ -6,7 +6,7 @@ replace the usual places). Sources with no usual place (``openai_jsonl``,
 ``otel``, ``llamacpp``) are read only when ``paths`` names some. Other keys:
 
 - ``claude_code``: ``workers``, processes that parse large amounts of new
-  log in parallel (default 1: read in this process);
+  log in parallel (default: one per CPU, up to 4; 1 reads in this process);
 - ``llm``: ``profile``;
 - ``openai_jsonl``: ``profile``, and the table ``fields`` of dotted paths
   (``timestamp``, ``profile``, ``task``, ``session_id``, ``model``,
@@ -35,6 +35,7 @@ from costaudit.sources import claude_code, codex, hermes_agent_log, llm_logs, ol
 from costaudit.sources.base import Source
 from costaudit.sources.claude_code import ClaudeCodeSource
 from costaudit.sources.codex import CodexSource
+from costaudit.sources.files import default_workers
 from costaudit.sources.hermes_agent_log import HermesAgentLogSource
 from costaudit.sources.llamacpp import LlamaCppSource
 from costaudit.sources.llm_logs import LlmLogsSource
@@ -135,7 +136,7 @@ Maker = Callable[[Section, Path, Mapping[str, str]], Source | None]
 
 
 def _claude_code(table: Section, home: Path, env: Mapping[str, str]) -> Source:
-    workers = table.integer("workers", 1) or 1
+    workers = table.integer("workers") or default_workers()
     return ClaudeCodeSource(
         _paths(table, claude_code.default_roots(env, home)), workers=workers
     )

@@ -5,9 +5,11 @@ option or command, or an option's value that names nothing (a group key, a
 time zone, a model). Commands with their own documented codes (``budget
 check``) add to these.
 
-The commands that need the advisor, notifications or the break-even model
-are imported when they run: their modules take half a second to import,
-which ``scan``, ``report`` or ``top`` should not pay.
+Every command's module is imported when the command runs (``--help``
+imports them all): the advisor, notifications and the break-even model take
+half a second to import, and even ``compare`` pulls in the price library,
+which ``report`` should not pay. Option values are checked without pydantic
+where they are plain (see :mod:`params`).
 """
 
 from __future__ import annotations
@@ -19,19 +21,34 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from costaudit import __version__
 from costaudit.errors import CostauditError, UsageError
-from costaudit.interfaces.cli.commands import compare, report, scan, sources, top
 from costaudit.interfaces.cli.context import State, configure_logging
 from costaudit.workspace import Options
+
+try:
+    from costaudit.interfaces.cli.params import lighten, lighten_param
+except ImportError:  # another typer: its own coercion applies
+
+    def lighten(command: Any) -> None:
+        return None
+
+    def lighten_param(param: Any) -> None:
+        return None
+
 
 COMMANDS = "costaudit.interfaces.cli.commands"
 ORDER = ("scan", "report", "top", "compare", "audit", "sources", "advise",
          "budget", "breakeven", "bench-local")  # fmt: skip
 """Commands in the order ``--help`` lists them."""
 LAZY: dict[str, tuple[str, str]] = {
+    "scan": ("scan", "scan"),
+    "report": ("report", "report"),
+    "top": ("top", "top"),
+    "compare": ("compare", "compare"),
+    "sources": ("sources", "sources"),
     "audit": ("audit", "audit"),
     "advise": ("advise", "advise"),
     "budget": ("budget", "budget_app"),
@@ -41,12 +58,27 @@ LAZY: dict[str, tuple[str, str]] = {
 """Command name to (module under ``COMMANDS``, its command or Typer app)."""
 
 
+class LightCommand(TyperCommand):
+    """A command whose ``--help`` option, made when arguments are parsed,
+    is checked without pydantic too (see :mod:`params`)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        lighten_param(option)
+        return option
+
+
 class LazyGroup(TyperGroup):
     """The root command, importing a lazy command's module on first use.
 
     Typer keeps its click types private, so contexts and commands are
     ``Any`` here; these are click's documented hooks for lazy commands.
     """
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        lighten_param(option)
+        return option
 
     def list_commands(self, ctx: Any) -> list[str]:
         return [name for name in ORDER if name in self.commands or name in LAZY]
@@ -60,8 +92,9 @@ class LazyGroup(TyperGroup):
         if isinstance(target, typer.Typer):
             holder.add_typer(target, name=cmd_name)
         else:
-            holder.command(cmd_name)(target)
+            holder.command(cmd_name, cls=LightCommand)(target)
         command = typer.main.get_group(holder).commands[cmd_name]
+        lighten(command)
         self.add_command(command, cmd_name)
         return command
 
@@ -109,16 +142,10 @@ def root(
     ctx.obj = State(Options(config, ledger, hermes_home))
 
 
-app.command("scan")(scan.scan)
-app.command("report")(report.report)
-app.command("top")(top.top)
-app.command("compare")(compare.compare)
-app.command("sources")(sources.sources)
-
-
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code."""
     command = typer.main.get_command(app)
+    lighten(command)
     try:
         # Standalone mode lets typer print usage errors and exit with 2.
         command.main(

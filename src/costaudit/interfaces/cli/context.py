@@ -6,14 +6,16 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from costaudit.errors import CostauditError
 from costaudit.interfaces.cli.output import Format
-from costaudit.ledger.ingest import ScanMeter, ScanSummary
 from costaudit.workspace import Options, Workspace
+
+if TYPE_CHECKING:
+    from costaudit.ledger.ingest import ScanMeter, ScanSummary
 
 FormatOption = Annotated[
     Format,
@@ -86,15 +88,15 @@ def note(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
-def scan_with_progress(workspace: Workspace) -> ScanSummary:
+def scan_with_progress(workspace: Workspace, *, tell: bool = False) -> ScanSummary:
     """Scan; on a terminal, with a progress bar on stderr (bytes read of the
     bytes to read, from the files' sizes) and a closing line saying what the
-    scan changed."""
-    if sys.stderr.isatty():
-        summary = _scan_with_bar(workspace)
+    scan changed, which ``tell`` prints elsewhere too (``costaudit scan``
+    says it whether or not stderr is a terminal)."""
+    terminal = sys.stderr.isatty()
+    summary = _scan_with_bar(workspace) if terminal else workspace.scan()
+    if terminal or tell:
         note(f"costaudit: scan: {summary.headline()}")
-    else:
-        summary = workspace.scan()
     report_scan(summary)
     return summary
 

@@ -19,7 +19,7 @@ def scan(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
     Exits with 1 when a file could not be read (named on stderr); what the
     other files gave is stored all the same."""
     with state(ctx).workspace() as workspace:
-        summary = scan_with_progress(workspace)
+        summary = scan_with_progress(workspace, tell=True)
         total = workspace.ledger.record_count()
     rows = [
         {"source": name, "new_records": n, "new_events": summary.events.get(name, 0)}
