@@ -6,8 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from rich.console import Console
 
-from costaudit.interfaces.cli.commands.audit import electricity_only
+from costaudit.interfaces.cli.commands.audit import electricity_only, render_advice
 from costaudit.interfaces.cli.output import counted
 
 LVA = {"local_assumptions": "qwen2.5-3b: 60 W (config), $0.30/kWh (config)"}
@@ -50,3 +51,23 @@ def test_without_a_break_even_the_machine_is_the_infrastructure_figure(
         "The machine's rent and idle power are not in it; they are the "
         "infrastructure figure above."
     )
+
+
+def test_strategies_that_save_nothing_are_named(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    strategy = {
+        "title": "t", "share": Decimal(0), "confidence": "low",
+        "applies_to": {"calls": 0},
+    }  # fmt: skip
+    advice = {
+        "strategies": [
+            {**strategy, "id": "exact_cache", "monthly_savings_usd": Decimal(2)},
+            {**strategy, "id": "batch", "monthly_savings_usd": Decimal(0)},
+        ],
+        "combined": {"monthly_savings_usd": Decimal(2), "share": Decimal("0.5")},
+    }
+    render_advice(Console(width=100, force_terminal=False), {"advice": advice})
+    out = capsys.readouterr().out
+    assert "exact_cache" in out
+    assert "nothing to save here from batch (costaudit advise --explain ID" in out

@@ -339,6 +339,13 @@ def render_advice(out: Console, audit: dict[str, Any]) -> None:
         f"{money(combined['monthly_savings_usd'], 2)} a month "
         f"({_percent(combined['share'])} of spend)",
     )
+    idle = [s["id"] for s in advice["strategies"] if s["monthly_savings_usd"] <= 0]
+    if idle:
+        say(
+            out,
+            f"nothing to save here from {', '.join(idle)} "
+            "(costaudit advise --explain ID says why)",
+        )
 
 
 # Cells in a budget's bar, and a whole percent beside it: a glance at the
