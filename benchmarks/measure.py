@@ -29,6 +29,9 @@ class Run:
     wall_s: float
     peak_bytes: int
     out: str
+    cpu_s: float = 0.0
+    """User and system time of the process and the children it waited for:
+    unlike wall time, it hardly changes when other work shares the CPUs."""
 
 
 def costaudit_command(*argv: str) -> list[str]:
@@ -77,11 +80,12 @@ def tree_rss(root: int) -> int:
 
 
 def measured(argv: list[str], env: dict[str, str]) -> Run:
-    """Run ``argv``; its wall time, the peak resident size of its process
-    tree (sampled every 20 ms, and never less than the largest single
+    """Run ``argv``; its wall time, CPU time, the peak resident size of its
+    process tree (sampled every 20 ms, and never less than the largest single
     process's own peak), and its stdout. A failure stops the benchmark with
     its stderr."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = used.ru_maxrss
     start = time.perf_counter()
     process = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -101,9 +105,10 @@ def measured(argv: list[str], env: dict[str, str]) -> Run:
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:3])} ... failed:\n{err[-3000:]}")
-    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    single = largest * 1024 if largest > before else 0
-    return Run(wall, max(peak[0], single), out)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    single = after.ru_maxrss * 1024 if after.ru_maxrss > before else 0
+    cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
+    return Run(wall, max(peak[0], single), out, cpu)
 
 
 def machine() -> str:

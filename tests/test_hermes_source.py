@@ -8,13 +8,16 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from costaudit.ledger.store import Ledger
+from costaudit.record import UsageRecord
 from costaudit.sources.base import PathState
-from costaudit.sources.hermes import HermesSource
+from costaudit.sources.hermes import HermesSource, reader
+from costaudit.sources.hermes.home import profiles
 from costaudit.sources.hermes.reader import (
     can_be_immutable,
     has_writer,
@@ -547,3 +550,28 @@ def test_a_file_written_to_during_every_read_is_left_for_the_next_scan(
     # The last word resets the file's state: the next scan reads it again.
     assert batches[-1].state == PathState("hermes", str(db))
     assert "Hermes kept writing to it" in caplog.text
+
+
+def _read_all(home: Path, states: dict[str, PathState]) -> list[UsageRecord]:
+    batches = HermesSource(home, TaskNamer([])).scan(states)
+    return sorted((r for b in batches for r in b.records), key=lambda r: r.record_key)
+
+
+def test_records_do_not_depend_on_batches_or_on_how_sessions_are_looked_up(
+    sample_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole database reads every session at once; a rescan looks up the
+    sessions of each batch of rows by id. Both give the same records,
+    however the rows are cut into batches."""
+    whole = _read_all(sample_home, {})
+    assert len({r.session_id for r in whole}) < len(whole)
+    monkeypatch.setattr(reader, "BATCH_ROWS", 3)
+    assert _read_all(sample_home, {}) == whole
+    # A watermark before every row: read again, a batch of sessions at a time.
+    states = {
+        str(p.state_db): PathState("hermes", str(p.state_db), watermark=1000.0)
+        for p in profiles(sample_home)
+    }
+    for path, state in states.items():
+        states[path] = replace(state, identity=reader.file_identity(Path(path)))
+    assert _read_all(sample_home, states) == whole

@@ -12,17 +12,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from costaudit.config import Config
 from costaudit.errors import ConfigError
 from costaudit.ledger.store import Ledger
+from costaudit.sources.hermes import HermesSource
+from costaudit.sources.hermes.home import profiles
 from costaudit.sources.hermes.settle import (
     FINGERPRINT_KEY,
     rename_tasks,
     task_fingerprint,
 )
 from costaudit.sources.hermes.tasks import (
+    _COUNTER_SUFFIX,
+    _DATE_SUFFIX,
+    _WORD,
+    PROMPT_WORDS,
+    UNTITLED,
     TaskNamer,
+    load_cron_jobs,
     name_from_prompt,
     rules_from_config,
     strip_title,
@@ -42,6 +52,89 @@ from tests.conftest import Result
 )
 def test_strip_title(title: str, expected: str) -> None:
     assert strip_title(title) == expected
+
+
+def strip_by_definition(title: str) -> str:
+    """``strip_title`` as its regular expressions define it, tried at every
+    position, twice over: what the quicker one must give."""
+    stripped = title.strip()
+    if not any(ch.isdigit() for ch in stripped):
+        return stripped
+    for _ in range(2):
+        stripped = _DATE_SUFFIX.sub("", stripped)
+        stripped = _COUNTER_SUFFIX.sub("", stripped)
+    return stripped.strip(" ·|-–—:,") or title.strip()
+
+
+# Titles near the edges of the suffixes: month names (one hidden in a word,
+# one with a long s that matches "s" ignoring case), weekdays, dates, times,
+# counters, separators, blanks and non-ASCII digits, put together at random
+# and in the order of a dated title.
+TITLE_PIECES = [
+    "Mar", "sept.", "ſep", "Summarymar", "Monday,", "Tue", "task", "Review of",
+    "#", "(", ")", "12", "3", "2024", "2026-11-03", "07:00", "8:05:09", "T",
+    "#7", "(12)", "-", "–", "·", "|", "@", ",", ":", ".", " ", "  ", "\t", "\n",
+    "٣", "²", "x", "_",
+]  # fmt: skip
+pieces = st.lists(st.sampled_from(TITLE_PIECES) | st.text(max_size=3), max_size=10)
+one_of = st.sampled_from
+dated = st.tuples(
+    one_of(["Morning briefing", "task 3", "Budget 2024", "x#1", "", "Review"])
+    | pieces.map("".join),
+    one_of(["", " ", " · ", " - ", " | ", ", ", ": ", " — ", "@", "  -  "]),
+    one_of(["", "Mon ", "Tuesday, ", "sat,  ", "Sun"]),
+    st.tuples(
+        one_of(["Mar", "sept.", "ſep", "Summarymar", "DEC", "jan..", "Nov"]),
+        one_of([" ", "  ", "\t", ""]),
+        one_of(["3", "03", "12", "123", "٣", "²"]),
+        one_of(["", " 2024", ", 2026", ",2026", " 24", " 20245"]),
+    ).map("".join)
+    | one_of(["2026-11-03", "2026-1-03", "x2026-11-03", "12026-11-03"]),
+    one_of(["", " 07:00", "T08:05:09", " 7:5", " T 12:30", " 07:00:1"]),
+    one_of(["", " #2", "(3)", " #", "()", " (٣)"]),
+    one_of(["", " ", "\n"]),
+).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(pieces.map("".join) | dated)
+@example("Morning briefing · Nov 03 07:00")
+@example("Design review #2 (3)")
+@example("Budget 2024 · Mon, Sep 7")
+def test_strip_title_gives_what_its_expressions_define(title: str) -> None:
+    assert strip_title(title) == strip_by_definition(title)
+
+
+@given(st.text(alphabet="ab Z'-+3.\n", max_size=60))
+def test_name_from_prompt_takes_the_first_words(prompt: str) -> None:
+    words = _WORD.findall(prompt)[:PROMPT_WORDS]
+    expected = " ".join(w.lower() for w in words) if words else UNTITLED
+    assert name_from_prompt(prompt) == expected
+
+
+def test_each_session_is_named_as_the_namer_names_it_alone(
+    sample_home: Path,
+) -> None:
+    """The reader names a session once for all its records: each record's
+    task is what the namer gives for its own session, title and prompt."""
+    config = Config(raw=tomllib.loads(REVIEW_RULE + PROMPT_RULE))
+    namer = TaskNamer(rules_from_config(config))
+    jobs = {p.name: load_cron_jobs(p.jobs_file) for p in profiles(sample_home)}
+    records = [
+        r for batch in HermesSource(sample_home, namer).scan({}) for r in batch.records
+    ]
+    assert len({r.session_id for r in records}) < len(records)  # side calls too
+    for record in records:
+        alone = TaskNamer(rules_from_config(config)).name(
+            record.profile,
+            record.session_id,
+            record.title,
+            record.first_prompt,
+            jobs[record.profile],
+        )
+        assert record.task == alone, record.record_key
+    tasks = {r.task for r in records}
+    assert {"code review", "quality check"} <= tasks
 
 
 def test_cron_job_name_through_the_session_id() -> None:
@@ -117,6 +210,13 @@ pattern = "(?i)^review of"
 task = "code review"
 match = "title"
 profile = "codi"
+"""
+
+PROMPT_RULE = """
+[[tasks]]
+pattern = "(?i)check"
+task = "quality check"
+match = "prompt"
 """
 
 

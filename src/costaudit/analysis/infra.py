@@ -30,6 +30,33 @@ class Infrastructure:
         return self.monthly_usd * Decimal(days) / DAYS_PER_MONTH
 
 
+def local_span(window: Window) -> str:
+    """SQL for the first and last local day of the records, as ``first_day``
+    and ``last_day`` (ISO dates), to go in a query's select list.
+
+    Only the first and last times are converted: in every time zone's
+    current rules clocks fall back within a day, never across midnight, so
+    the local date of a later time is never an earlier date.
+    """
+    tz = window.tz_name
+    return (
+        f"strftime(timezone('{tz}', min(started_at)), '%Y-%m-%d') AS first_day, "
+        f"strftime(timezone('{tz}', max(started_at)), '%Y-%m-%d') AS last_day"
+    )
+
+
+def span_days(
+    window: Window, first_day: str | None, last_day: str | None
+) -> tuple[date | None, date | None, int]:
+    """First and last local day the window covers, and the number of days,
+    from the first and last day of its records (see :func:`local_span`)."""
+    first = window.since or (date.fromisoformat(first_day) if first_day else None)
+    last = window.until or (date.fromisoformat(last_day) if last_day else None)
+    if first is None or last is None or last < first:
+        return first, last, 0
+    return first, last, (last - first).days + 1
+
+
 def window_days(ledger: Ledger, window: Window) -> tuple[date | None, date | None, int]:
     """First and last local day the window covers, and the number of days.
 
@@ -37,13 +64,5 @@ def window_days(ledger: Ledger, window: Window) -> tuple[date | None, date | Non
     records inside the other bounds.
     """
     where, params = window.where()
-    row = ledger.fetch(
-        f"SELECT min({window.local_day()}), max({window.local_day()}) "
-        f"FROM usage WHERE {where}",
-        params,
-    )[0]
-    first = window.since or (date.fromisoformat(row[0]) if row[0] else None)
-    last = window.until or (date.fromisoformat(row[1]) if row[1] else None)
-    if first is None or last is None or last < first:
-        return first, last, 0
-    return first, last, (last - first).days + 1
+    row = ledger.fetch(f"SELECT {local_span(window)} FROM usage WHERE {where}", params)
+    return span_days(window, row[0][0], row[0][1])

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from costaudit.analysis.infra import Infrastructure, window_days
+from costaudit.analysis.infra import Infrastructure, local_span, span_days
 from costaudit.analysis.window import Window
 from costaudit.errors import UsageError
 from costaudit.ledger.store import Ledger
@@ -82,7 +82,7 @@ def parse_group_keys(text: str) -> list[str]:
 # spent there), and NULL when its calls of that kind have no price.
 _AGGREGATES = """
     sum(calls)::BIGINT AS calls,
-    count(DISTINCT profile || '/' || session_id)::BIGINT AS sessions,
+    count(DISTINCT (profile, session_id))::BIGINT AS sessions,
     sum(input_tokens)::BIGINT AS input_tokens,
     sum(cache_read_tokens)::BIGINT AS cache_read_tokens,
     sum(cache_write_tokens)::BIGINT AS cache_write_tokens,
@@ -147,13 +147,22 @@ def rent_per_call(
     """The infrastructure's cost per call over every call of the window's
     dates (filters aside), with the number of days and of calls."""
     dates = window.dates_only()
-    _first, _last, days = window_days(ledger, dates)
     where, params = dates.where()
-    calls = int(
-        ledger.fetch(
-            f"SELECT coalesce(sum(calls), 0) FROM usage WHERE {where}", params
-        )[0][0]
-    )
+    row = ledger.fetch(
+        f"SELECT coalesce(sum(calls), 0), {local_span(dates)} FROM usage WHERE {where}",
+        params,
+    )[0]
+    return _rent(dates, infra, int(row[0]), row[1], row[2])
+
+
+def _rent(
+    dates: Window,
+    infra: Infrastructure,
+    calls: int,
+    first_day: str | None,
+    last_day: str | None,
+) -> tuple[Decimal, int, int]:
+    _first, _last, days = span_days(dates, first_day, last_day)
     if not calls:
         return Decimal(0), days, 0
     return infra.cost(days) / Decimal(calls), days, calls
@@ -162,7 +171,12 @@ def rent_per_call(
 def build_report(
     ledger: Ledger, window: Window, group_by: list[str], infra: Infrastructure
 ) -> Report:
-    """Rows per group, and totals over the same records."""
+    """Rows per group, and totals over the same records.
+
+    The totals query also gives the window's days and calls, over which the
+    infrastructure is shared, unless profiles or models are filtered out:
+    then the window's other records count too, and are queried apart.
+    """
     where, params = window.where()
     rows: list[dict[str, Any]] = []
     if group_by:
@@ -176,9 +190,15 @@ def build_report(
             params,
         )
     totals = ledger.fetch_dicts(
-        f"SELECT {_AGGREGATES} FROM usage WHERE {where}", params
+        f"SELECT {_AGGREGATES}, {local_span(window)} FROM usage WHERE {where}",
+        params,
     )[0]
-    rent, days, window_calls = rent_per_call(ledger, window, infra)
+    first_day, last_day = totals.pop("first_day"), totals.pop("last_day")
+    if window.filtered:
+        rent, days, window_calls = rent_per_call(ledger, window, infra)
+    else:
+        calls = int(totals["calls"] or 0)
+        rent, days, window_calls = _rent(window, infra, calls, first_day, last_day)
     for row in [*rows, totals]:
         _finish(row, rent)
     if not totals["sessions"]:

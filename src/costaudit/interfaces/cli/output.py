@@ -1,7 +1,8 @@
 """One way to print rows for every command: a table, JSON or CSV.
 
 Data goes to stdout; notes, warnings and progress go to stderr, so output
-pipes cleanly into other tools.
+pipes cleanly into other tools. Rich, which draws the tables, is imported
+only when a table is printed: JSON and CSV start faster without it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from costaudit.interfaces.cli.columns import Column
 
-from costaudit.interfaces.cli.tables import Column, table
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from costaudit.interfaces.cli.tables import FittedTable
 
 __all__ = [
     "Column",
@@ -89,6 +93,8 @@ def to_jsonable(value: Any) -> Any:
 
 
 def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
     width = int(os.environ.get("COLUMNS", "0") or 0) or None
     return Console(
         file=sys.stderr if stderr else sys.stdout,
@@ -96,6 +102,18 @@ def console(stderr: bool = False) -> Console:
         highlight=False,
         soft_wrap=False,
     )
+
+
+def table(
+    title: str | None,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[Column],
+    totals: dict[str, Any] | None = None,
+) -> FittedTable:
+    """``rows`` as a table that fits the console (see :mod:`tables`)."""
+    from costaudit.interfaces.cli.tables import table as fitted
+
+    return fitted(title, rows, columns, totals)
 
 
 def print_json(document: Any) -> None:

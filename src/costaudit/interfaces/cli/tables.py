@@ -8,7 +8,7 @@ table says which ones and how to see them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,41 +19,12 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from costaudit.interfaces.cli.columns import Column
 from costaudit.interfaces.cli.text import Lines
 
-# A name column is not narrowed below this to keep an optional column.
-NAME_MIN = 24
-# Nor widened beyond this, so one long task name cannot take every column.
-NAME_MAX = 40
 # Below this a cut name says too little to be worth the ellipsis.
 NAME_FLOOR = 5
 ELLIPSIS = "…"
-
-
-@dataclass(frozen=True)
-class Column:
-    """How one field shows in a table.
-
-    ``optional``: 0 means always shown; a column with a higher number is
-    left out sooner when the table does not fit. ``whole``: a text that is
-    never cut (a status, a date); figures are always whole. ``keep_end``:
-    cut from the left, for paths whose end says the most.
-    """
-
-    key: str
-    label: str
-    render: Callable[[Any], str] = str
-    numeric: bool = False
-    optional: int = 0
-    whole: bool = False
-    min_width: int = NAME_MIN
-    max_width: int = NAME_MAX
-    keep_end: bool = False
-
-    @property
-    def cut(self) -> bool:
-        """Whether the column's cells may be shortened to fit."""
-        return not (self.numeric or self.whole)
 
 
 def cell_width(text: str) -> int:

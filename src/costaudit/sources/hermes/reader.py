@@ -39,7 +39,10 @@ from costaudit.sources.hermes.tasks import TaskNamer, cron_job_id, load_cron_job
 log = logging.getLogger(__name__)
 
 SOURCE = "hermes"
-BATCH_ROWS = 50_000
+# Rows per batch: small enough that the ledger stores one batch while the
+# next is read (a profile's rows in one batch would leave it idle until
+# then), large enough that a batch's queries cost little per row.
+BATCH_ROWS = 10_000
 PROMPT_CHARS = 8_000
 # Rows written in the same second as the last scan's newest are read again
 # (and replaced, not added), so none is missed.
@@ -179,8 +182,11 @@ class _WriterStarted(Exception):
     """Hermes opened the database during a read made without locks."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Session:
+    """What a session's usage rows share, read once per session: a session
+    has a row per model and side call, and may be read in several batches."""
+
     platform: str | None
     parent: str | None
     title: str | None
@@ -189,6 +195,9 @@ class _Session:
     ended_at: float | None
     tool_calls: int | None = None
     first_prompt: str | None = None
+    cron_job_id: str | None = None
+    task: str | None = None
+    """The session's task, named at its first row."""
 
 
 @dataclass
@@ -357,8 +366,9 @@ class _ProfileScan:
         return iter(rows)
 
     def _usage_rows(
-        self, con: sqlite3.Connection, since: float
+        self, con: sqlite3.Connection, since: float | None
     ) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows seen since ``since``, every row when None, in batches."""
         columns = select_list(
             self.path,
             "session_model_usage",
@@ -370,8 +380,11 @@ class _ProfileScan:
             f"SELECT {columns} FROM session_model_usage u "
             "WHERE coalesce(u.last_seen, u.first_seen, 0) >= ? "
             "ORDER BY coalesce(u.last_seen, u.first_seen, 0)",
-            [since],
+            [-1.0 if since is None else since],
         )
+        if since is None:
+            # A whole database: every session will be wanted.
+            self._load_sessions(con, None)
         while rows := cursor.fetchmany(BATCH_ROWS):
             self._load_sessions(con, {row[0] for row in rows})
             yield rows
@@ -380,7 +393,7 @@ class _ProfileScan:
         self, con: sqlite3.Connection, state: PathState, size: int, wal: bool
     ) -> Iterator[ScanBatch]:
         incremental = state.watermark is not None
-        since = (state.watermark or 0.0) - WATERMARK_SLACK_S if incremental else -1.0
+        since = (state.watermark or 0.0) - WATERMARK_SLACK_S if incremental else None
         newest = state.watermark
         total = state.records
         for rows in self._snapshot(con, self._usage_rows(con, since), wal):
@@ -410,8 +423,8 @@ class _ProfileScan:
             self.path, "sessions", table_columns(con, "sessions"), SESSION_COLUMNS, "s"
         )
         cursor = con.execute(f"SELECT {columns} FROM sessions s ORDER BY s.started_at")
+        self._load_sessions(con, None)
         while rows := cursor.fetchmany(BATCH_ROWS):
-            self._load_sessions(con, {row[0] for row in rows})
             yield rows
 
     def _read_sessions(
@@ -437,10 +450,9 @@ class _ProfileScan:
             )
         self.outcome.session_keys[self.path] = keys
 
-    def _load_sessions(self, con: sqlite3.Connection, ids: set[str]) -> None:
-        wanted = sorted(i for i in ids if i not in self.sessions)
-        if not wanted:
-            return
+    def _load_sessions(self, con: sqlite3.Connection, ids: set[str] | None) -> None:
+        """Read the sessions ``ids`` (every session when None) and their
+        first user messages, those not read already."""
         if self.session_columns is None:
             self.session_columns = select_list(
                 self.path,
@@ -449,38 +461,64 @@ class _ProfileScan:
                 _SESSION_INFO,
                 "s",
             )
-        columns = self.session_columns
-        id_list = json.dumps(wanted)
+        if ids is None:
+            # A plain scan: cheaper than looking each session up by id.
+            where, messages_where, params = "", "", []
+        else:
+            wanted = sorted(i for i in ids if i not in self.sessions)
+            if not wanted:
+                return
+            where = "WHERE s.id IN (SELECT value FROM json_each(?))"
+            messages_where = "AND session_id IN (SELECT value FROM json_each(?))"
+            params = [json.dumps(wanted)]
         for row in con.execute(
-            f"SELECT {columns} FROM sessions s "
-            "WHERE s.id IN (SELECT value FROM json_each(?))",
-            [id_list],
+            f"SELECT {self.session_columns} FROM sessions s {where}", params
         ):
-            prompt = row[4]
-            if prompt:
-                prompt = self.prompts.setdefault(prompt, prompt)
-            tool_calls = _tool_calls(row[7])
-            self.sessions[row[0]] = _Session(
-                row[1], row[2], row[3], prompt, row[5], row[6], tool_calls
-            )
+            self._add_session(row)
         for session_id, content, _ in con.execute(
             "SELECT session_id, content, min(id) FROM messages "
-            "WHERE role = 'user' AND session_id IN (SELECT value FROM json_each(?)) "
-            "GROUP BY session_id",
-            [id_list],
+            f"WHERE role = 'user' {messages_where} GROUP BY session_id",
+            params,
         ):
-            if session_id in self.sessions:
-                self.sessions[session_id].first_prompt = _message_text(content)
+            info = self.sessions.get(session_id)
+            if info is not None and info.first_prompt is None:
+                info.first_prompt = _message_text(content)
+
+    def _add_session(self, row: tuple[Any, ...]) -> None:
+        if row[0] in self.sessions:
+            return
+        prompt = row[4]
+        if prompt:
+            # One string per distinct system prompt, however many sessions
+            # share it.
+            prompt = self.prompts.setdefault(prompt, prompt)
+        info = _Session(
+            row[1], row[2], row[3], prompt, row[5], row[6], _tool_calls(row[7])
+        )
+        info.cron_job_id = cron_job_id(row[0])
+        self.sessions[row[0]] = info
 
     def _session_info(self, session_id: str) -> _Session:
-        return self.sessions.get(
-            session_id, _Session(None, None, None, None, None, None)
-        )
+        info = self.sessions.get(session_id)
+        if info is None:
+            # Usage of a session the sessions table does not hold: it is
+            # read in this same snapshot, so it will not appear later.
+            info = _Session(None, None, None, None, None, None)
+            info.cron_job_id = cron_job_id(session_id)
+            self.sessions[session_id] = info
+        return info
 
     def _task(self, session_id: str, info: _Session) -> str:
-        return self.namer.name(
-            self.profile.name, session_id, info.title, info.first_prompt, self.cron_jobs
-        )
+        """The session's task, named once for all its rows."""
+        if info.task is None:
+            info.task = self.namer.name(
+                self.profile.name,
+                session_id,
+                info.title,
+                info.first_prompt,
+                self.cron_jobs,
+            )
+        return info.task
 
     def _usage_record(self, row: tuple[Any, ...]) -> UsageRecord:
         (session_id, model, provider, base_url, mode, task, calls, input_tokens,
@@ -489,16 +527,16 @@ class _ProfileScan:
         info = self._session_info(session_id)
         started = _epoch(first_seen, info.started_at or 0.0)
         cost, cost_status = _agent_cost(status, estimated, actual)
-        key = "|".join(
-            str(part or "")
-            for part in (self.profile.name, session_id, model, provider, base_url,
-                         mode, task)
-        )  # fmt: skip
+        profile = self.profile.name
+        key = (
+            f"{profile}|{session_id or ''}|{model or ''}|{provider or ''}"
+            f"|{base_url or ''}|{mode or ''}|{task or ''}"
+        )
         return UsageRecord(
             source=SOURCE,
             record_key=key,
             source_path=self.path,
-            profile=self.profile.name,
+            profile=profile,
             session_id=session_id,
             parent_session_id=info.parent,
             platform=info.platform,
@@ -508,7 +546,7 @@ class _ProfileScan:
             provider=provider or None,
             endpoint=base_url or None,
             started_at=started,
-            ended_at=_epoch(last_seen, started.timestamp()),
+            ended_at=started if last_seen is None else _epoch(last_seen, 0.0),
             calls=calls or 0,
             input_tokens=input_tokens or 0,
             cache_read_tokens=cache_read or 0,
@@ -518,7 +556,7 @@ class _ProfileScan:
             title=info.title,
             first_prompt=info.first_prompt,
             system_prompt=info.system_prompt,
-            cron_job_id=cron_job_id(session_id),
+            cron_job_id=info.cron_job_id,
             # Hermes counts tool calls per session, made by its main loop.
             tool_calls=None if task else info.tool_calls,
             agent_cost_usd=cost,

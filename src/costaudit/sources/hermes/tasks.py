@@ -17,6 +17,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 from costaudit.config import Config
@@ -37,6 +38,7 @@ _DATE_SUFFIX = re.compile(
     rf"(?:[ T]+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?\s*$",
     re.IGNORECASE,
 )
+_MONTH = re.compile(_MONTHS, re.IGNORECASE)
 _COUNTER_SUFFIX = re.compile(r"\s*(?:#\d+|\(\d+\))\s*$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'+-]*")
 PROMPT_WORDS = 6
@@ -89,16 +91,78 @@ def cron_job_id(session_id: str) -> str | None:
 def strip_title(title: str) -> str:
     """The title without a trailing date, time or counter."""
     stripped = title.strip()
-    if not any(ch.isdigit() for ch in stripped):
+    if not any(map(str.isdigit, stripped)):
         return stripped  # no date, time or counter to remove
     for _ in range(2):
-        stripped = _DATE_SUFFIX.sub("", stripped)
-        stripped = _COUNTER_SUFFIX.sub("", stripped)
+        before = stripped
+        if _may_end_in_date(stripped):
+            stripped = _DATE_SUFFIX.sub("", stripped)
+        if _may_end_in_counter(stripped):
+            stripped = _COUNTER_SUFFIX.sub("", stripped)
+        if stripped == before:
+            break  # a second pass would find nothing either
     return stripped.strip(" ·|-–—:,") or title.strip()
 
 
+def _trailing_digits(text: str) -> int:
+    """How many decimal digits (what ``\\d`` matches) end ``text``."""
+    count = 0
+    for ch in reversed(text):
+        if not ch.isdecimal():
+            break
+        count += 1
+    return count
+
+
+def _may_end_in_date(text: str) -> bool:
+    """Whether ``_DATE_SUFFIX`` may match ``text``.
+
+    A regular expression anchored at the end is still tried at every
+    position of the text, which costs most titles far more than this look
+    at their end. Every form of the suffix ends in digits (blanks aside):
+    two after ``:`` or ``-`` (a time, an ISO date), four after a blank (a
+    year), or one or two after a blank that follow a word holding a
+    month's name (``Nov 3``, ``Sept. 12``).
+    """
+    text = text.rstrip()
+    digits = _trailing_digits(text)
+    if not digits or digits == len(text):
+        return False
+    before = text[-digits - 1]
+    if before in ":-":
+        return digits == 2
+    if not before.isspace():
+        return False
+    if digits == 4:
+        return True
+    return digits <= 2 and _ends_in_month(text[:-digits].rstrip())
+
+
+def _ends_in_month(text: str) -> bool:
+    """Whether ``text`` ends in a word holding a month's name, maybe with a
+    full stop after it."""
+    if text.endswith("."):
+        text = text[:-1]
+    start = len(text)
+    while start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return _MONTH.search(text, start) is not None
+
+
+def _may_end_in_counter(text: str) -> bool:
+    """Whether ``_COUNTER_SUFFIX`` matches: ``#12`` or ``(12)`` at the end."""
+    text = text.rstrip()
+    closed = text.endswith(")")
+    if closed:
+        text = text[:-1]
+    digits = _trailing_digits(text)
+    mark = "(" if closed else "#"
+    return digits > 0 and text[:-digits].endswith(mark)
+
+
 def name_from_prompt(prompt: str) -> str:
-    words = _WORD.findall(prompt)[:PROMPT_WORDS]
+    # The first words only: a prompt may be thousands of words long.
+    words = [m.group() for m in islice(_WORD.finditer(prompt), PROMPT_WORDS)]
     return " ".join(w.lower() for w in words) if words else UNTITLED
 
 
