@@ -282,8 +282,8 @@ def test_expand_takes_files_folders_and_globs(tmp_path: Path) -> None:
 def test_worker_processes_read_as_one_process_does(
     tmp_path: Path, log_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("costaudit.sources.files.PIECE_BYTES", 2_000)
-    monkeypatch.setattr("costaudit.sources.files.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("costaudit.sources.pieces.PIECE_BYTES", 2_000)
+    monkeypatch.setattr("costaudit.sources.pieces.PARALLEL_MIN_BYTES", 0)
     body = [line(n, output=n, message=str(n // 3)) for n in range(60)]
     body[17] = "garbage\n"
     body[41] = body[41][:50] + "\n"

@@ -15,9 +15,9 @@ import pytest
 from costaudit.config import Config
 from costaudit.ledger import Ledger
 from costaudit.ledger.ingest import ingest
-from costaudit.sources import files, workers
+from costaudit.sources import pieces, workers
 from costaudit.sources.claude_code import ClaudeCodeSource
-from costaudit.sources.files import default_workers
+from costaudit.sources.pieces import default_workers
 from costaudit.sources.registry import file_sources
 from costaudit.sources.workers import WorkerError, WorkerPool
 
@@ -61,8 +61,8 @@ def _line(n: int) -> str:
 def test_the_scan_reads_on_in_its_own_process_when_workers_die(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(files, "PIECE_BYTES", 2_000)
-    monkeypatch.setattr(files, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pieces, "PIECE_BYTES", 2_000)
+    monkeypatch.setattr(pieces, "PARALLEL_MIN_BYTES", 0)
     folder = tmp_path / "projects" / "-home-dev-app"
     folder.mkdir(parents=True)
     for name in ("a", "b", "c"):
@@ -107,4 +107,4 @@ def test_claude_code_uses_a_worker_per_cpu_unless_told(tmp_path: Path) -> None:
 
     assert claude("").workers == default_workers() >= 1
     assert claude("[sources.claude_code]\nworkers = 1\n").workers == 1
-    assert default_workers() <= files.MAX_WORKERS
+    assert default_workers() <= pieces.MAX_WORKERS

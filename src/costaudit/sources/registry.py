@@ -35,13 +35,13 @@ from costaudit.sources import claude_code, codex, hermes_agent_log, llm_logs, ol
 from costaudit.sources.base import Source
 from costaudit.sources.claude_code import ClaudeCodeSource
 from costaudit.sources.codex import CodexSource
-from costaudit.sources.files import default_workers
 from costaudit.sources.hermes_agent_log import HermesAgentLogSource
 from costaudit.sources.llamacpp import LlamaCppSource
 from costaudit.sources.llm_logs import LlmLogsSource
 from costaudit.sources.ollama import OllamaSource
 from costaudit.sources.openai_jsonl import FIELDS, OpenAIJsonlSource
 from costaudit.sources.otel import OtelSource
+from costaudit.sources.pieces import default_workers
 
 _KEYS: dict[str, tuple[str, ...]] = {
     "claude_code": ("workers",),
