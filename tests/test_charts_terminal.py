@@ -164,3 +164,35 @@ def test_the_sparkline_leaves_out_days_that_do_not_fit(
     heading, spark = sparkline_of(lines)
     assert "the last 26 of 35 days" in heading
     assert len(spark) == 26
+
+
+def test_breakeven_at_80_columns_names_models_whole_and_wraps_its_legend(
+    sample: Options,
+    cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The API models' names are the table's point: a narrow terminal loses
+    an optional column before it cuts them. Legend entries too long for the
+    line go on, indented, on the next."""
+    monkeypatch.setenv("COLUMNS", "80")
+    done = cli(
+        "--config",
+        str(sample.config_path),
+        "--ledger",
+        str(sample.ledger_path),
+        "--hermes-home",
+        str(sample.hermes_home),
+        "breakeven",
+    )
+    assert done.code == 0, done.err
+    lines = done.out.splitlines()
+    assert all(cell_len(line) <= 80 for line in lines)
+    names = ("deepseek-chat", "deepseek-reasoner", "gpt-4.1-mini", "claude-sonnet-4-5")
+    rows = [line for line in lines if line.startswith(" ") and "API" in line]
+    for name in names:
+        assert any(line.split()[0] == name for line in rows), name
+    assert "left out to fit 80 columns: local $/Mtok energy," in done.out
+    axis = next(i for i, line in enumerate(lines) if line.strip().startswith("1k"))
+    legend = [line for line in lines[axis + 1 :] if line.strip()]
+    assert legend and all(line.startswith(" " * 12) for line in legend)
+    assert any(line.startswith(" " * 14) for line in legend)

@@ -167,7 +167,9 @@ class FittedTable:
             yield from line
             yield Segment.line()
         if plan.dropped:
-            left_out = ", ".join(self.columns[i].label for i in plan.dropped)
+            left_out = ", ".join(
+                " ".join(self.columns[i].label.split()) for i in plan.dropped
+            )
             yield Lines(
                 f"(left out to fit {width} columns: {left_out}; "
                 "--format json or csv shows all)",

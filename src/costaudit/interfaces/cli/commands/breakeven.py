@@ -70,7 +70,10 @@ API_COLUMNS = [
     Column("api_model", "API model"),
     Column("api_usd_per_mtok", "API\n$/Mtok", money, True),
     Column("local_usd_per_mtok", "local $/Mtok\nall in", _optional_money, True),
-    Column("local_energy_usd_per_mtok", "local $/Mtok\nenergy", money, True),
+    # Left out first on a narrow terminal: the model names matter more.
+    Column(
+        "local_energy_usd_per_mtok", "local $/Mtok\nenergy", money, True, optional=3
+    ),
     Column("breakeven_tokens_per_month", "break-even\n/month", _volume, True),
     Column("breakeven_within_capacity", "", _capacity, whole=True),
     Column("your_tokens_per_month", "you\n/month", compact, True),
@@ -155,13 +158,24 @@ def _legend(
 ) -> list[str]:
     out = []
     for index, s in enumerate(series[: len(SYMBOLS)]):
-        out.append(
-            f"{LEGEND}{SYMBOLS[index]} {s['label']}{_overlap_note(index, cells)}"
-        )
+        entry = f"{SYMBOLS[index]} {s['label']}{_overlap_note(index, cells)}"
+        out.extend(_wrapped(entry))
         if s.get("mix"):
-            out.append(f"{LEGEND}  at {s['mix']}")
+            out.extend(_wrapped(f"  at {s['mix']}"))
     out.append(f"{LEGEND}┊ your API volume a month   {SHARED} two or more lines")
     return out
+
+
+def _wrapped(entry: str) -> list[str]:
+    """A legend entry in lines of at most 80 columns, the later ones indented
+    under the entry's text."""
+    import textwrap
+
+    start = len(entry) - len(entry.lstrip(" "))
+    more = LEGEND + " " * (start + 2)
+    return textwrap.wrap(
+        entry, 80, initial_indent=LEGEND, subsequent_indent=more, drop_whitespace=True
+    )
 
 
 def text_chart(series: Sequence[dict[str, Any]], you: float | None) -> list[str]:
