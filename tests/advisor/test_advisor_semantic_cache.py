@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from costaudit.analysis.advisor import semantic_cache, wrong_hits
+from costaudit.analysis.advisor import semantic_cache, semantic_writeup, wrong_hits
 from costaudit.analysis.advisor.exact_cache import first_call_cost
 from costaudit.analysis.advisor.model import Confidence, clip
 from costaudit.analysis.advisor.wrong_hits import LabelledPair
@@ -344,7 +344,7 @@ def test_the_replay_namespace_is_the_gateway_namespace(
     monday = "You are Hermes.\n\nConversation started: Monday, March 03, 2025"
     scenario.write([record(PANCAKES, system_prompt=monday)])
     facts = scenario.facts()
-    replay = semantic_cache._Replay()
+    replay = semantic_writeup.Replay()
     (space,) = semantic_cache._namespaces(facts, list(facts.history.rows), replay)
     assert space == namespace_for("gpt-4.1-mini", monday)
     assert space != namespace_for("gpt-4.1-mini", monday, keep_volatile_lines=True)
