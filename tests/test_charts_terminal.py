@@ -96,13 +96,14 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Options:
     return prepare(tmp_path_factory.mktemp("terminal"))
 
 
-def audit_at(
+def run_at(
     width: int,
     sample: Options,
     cli: Callable[..., Result],
     monkeypatch: pytest.MonkeyPatch,
-    *options: str,
+    *argv: str,
 ) -> list[str]:
+    """The output lines of a command on the sample, ``width`` columns wide."""
     monkeypatch.setenv("COLUMNS", str(width))
     done = cli(
         "--config",
@@ -111,12 +112,20 @@ def audit_at(
         str(sample.ledger_path),
         "--hermes-home",
         str(sample.hermes_home),
-        "audit",
-        "--no-scan",
-        *options,
+        *argv,
     )
     assert done.code == 0, done.err
     return done.out.splitlines()
+
+
+def audit_at(
+    width: int,
+    sample: Options,
+    cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    *options: str,
+) -> list[str]:
+    return run_at(width, sample, cli, monkeypatch, "audit", "--no-scan", *options)
 
 
 def sparkline_of(lines: list[str]) -> tuple[str, str]:
@@ -174,24 +183,13 @@ def test_breakeven_at_80_columns_names_models_whole_and_wraps_its_legend(
     """The API models' names are the table's point: a narrow terminal loses
     an optional column before it cuts them. Legend entries too long for the
     line go on, indented, on the next."""
-    monkeypatch.setenv("COLUMNS", "80")
-    done = cli(
-        "--config",
-        str(sample.config_path),
-        "--ledger",
-        str(sample.ledger_path),
-        "--hermes-home",
-        str(sample.hermes_home),
-        "breakeven",
-    )
-    assert done.code == 0, done.err
-    lines = done.out.splitlines()
+    lines = run_at(80, sample, cli, monkeypatch, "breakeven", "--no-scan")
     assert all(cell_len(line) <= 80 for line in lines)
     names = ("deepseek-chat", "deepseek-reasoner", "gpt-4.1-mini", "claude-sonnet-4-5")
     rows = [line for line in lines if line.startswith(" ") and "API" in line]
     for name in names:
         assert any(line.split()[0] == name for line in rows), name
-    assert "left out to fit 80 columns: local $/Mtok energy," in done.out
+    assert "left out to fit 80 columns: local $/Mtok energy," in "\n".join(lines)
     axis = next(i for i, line in enumerate(lines) if line.strip().startswith("1k"))
     legend = [line for line in lines[axis + 1 :] if line.strip()]
     assert legend and all(line.startswith(" " * 12) for line in legend)

@@ -192,6 +192,7 @@ def describe(
     measured: wrong_hits.WrongHitRate,
     model: str,
 ) -> None:
+    """Fill ``draft``'s evidence, steps, changes, assumptions and confidence."""
     draft.evidence = _evidence(replay, beyond, measured, model)
     _steps(facts, draft, replay, beyond, measured, model)
     _advise(facts, draft, replay, beyond, measured)
