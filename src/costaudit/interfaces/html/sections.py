@@ -98,6 +98,7 @@ def spent(overview: dict[str, Any], key: str) -> str:
 
 def overview_section(document: dict[str, Any]) -> str:
     o = document["overview"]
+    tokens = o["total_tokens"]
     cards = [
         stat(
             "overview.api_cost_usd",
@@ -137,8 +138,8 @@ def overview_section(document: dict[str, Any]) -> str:
         stat(
             "overview.total_tokens",
             "Tokens",
-            o["total_tokens"],
-            "—" if o["total_tokens"] is None else short_count(float(o["total_tokens"])),
+            tokens,
+            "—" if tokens is None else short_count(float(tokens)),
             _cache_note(o),
         ),
         stat(
