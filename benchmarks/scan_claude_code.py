@@ -14,9 +14,13 @@ runs:
 - ``ccusage daily --json --offline`` (ccusage 20.0.24, installed with npm
   under the work folder when it is not there) on the same files.
 
-Each run's wall time, CPU time (user and system, workers included) and
-peak memory (the resident size of its whole process tree, sampled every 20
-ms) are printed side by side, then PASS or FAIL against each aim: a cold
+The runs are repeated in rounds (``--rounds``, 3 by default; a round runs
+each of them once, in this order, the first from a new ledger), so that one
+slow or fast run does not decide a verdict. Each run's median wall time,
+median CPU time (user and system, workers included) and largest peak memory
+(the resident size of its whole process tree, sampled every 20 ms) are
+printed side by side with every round's wall time, then PASS or FAIL
+against each aim, on the medians: a cold
 scan no slower than ccusage, a rescan and report at least 10 times faster
 than ccusage, a peak under 300 MB; and whether the token totals agree. It
 is a measurement: it exits 0 whatever the verdicts (1 only when a command
@@ -26,7 +30,7 @@ to compare: wall times grow with the load, CPU times hardly.
 Usage::
 
     python benchmarks/scan_claude_code.py [--gb 1.0] [--big-mb 600]
-        [--workers N] [--keep DIR] [--ccusage PATH]
+        [--workers N] [--rounds 3] [--keep DIR] [--ccusage PATH]
 
 The generated data is deleted at the end unless ``--keep`` names a folder
 (a kept folder is used again as it is). Run it on a quiet machine: the
@@ -40,6 +44,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -171,51 +176,69 @@ def write_config(work: Path, data: Path, workers: int | None) -> Path:
     return config
 
 
-def compare(work: Path, data: Path, ccusage: str, workers: int | None) -> None:
+def compare(
+    work: Path, data: Path, ccusage: str, workers: int | None, rounds: int
+) -> None:
     home = work / "home"
     home.mkdir(exist_ok=True)
     # An empty home: neither tool finds any other log than the generated ones.
     env = dict(os.environ, TZ="UTC", HOME=str(home), XDG_CONFIG_HOME=str(home))
     env.pop("CLAUDE_CONFIG_DIR", None)
     ledger = work / "ledger.duckdb"
-    for stale in (ledger, work / "ledger.duckdb.wal"):
-        stale.unlink(missing_ok=True)
     config = write_config(work, data, workers)
     ours = compiled_env(env)
     base = ["--config", str(config), "--ledger", str(ledger)]
+    theirs_env = dict(env, CLAUDE_CONFIG_DIR=str(data))
 
-    runs = {
-        "cold scan": measured(costaudit_command(*base, "scan"), ours),
-        "rescan, nothing new": measured(costaudit_command(*base, "scan"), ours),
-        "rescan + report": measured(
-            costaudit_command(*base, "report", "--format", "json"), ours
-        ),
-    }
-    scan = measured(costaudit_command(*base, "scan"), ours)
-    report = measured(
-        costaudit_command(*base, "report", "--no-scan", "--format", "json"), ours
-    )
-    runs["  as two: scan"] = scan
-    runs["  as two: report --no-scan"] = report
-    theirs = measured(
-        [ccusage, "daily", "--json", "--offline"],
-        dict(env, CLAUDE_CONFIG_DIR=str(data)),
-    )
-    print_runs(runs, theirs)
+    found: dict[str, list[Run]] = {}
+    for _ in range(rounds):
+        for stale in (ledger, work / "ledger.duckdb.wal"):
+            stale.unlink(missing_ok=True)
+        commands = {
+            "cold scan": ("scan",),
+            "rescan, nothing new": ("scan",),
+            "rescan + report": ("report", "--format", "json"),
+            "  as two: scan": ("scan",),
+            "  as two: report --no-scan": ("report", "--no-scan", "--format", "json"),
+        }
+        for name, argv in commands.items():
+            run = measured(costaudit_command(*base, *argv), ours)
+            found.setdefault(name, []).append(run)
+        run = measured([ccusage, "daily", "--json", "--offline"], theirs_env)
+        found.setdefault(CCUSAGE_RUN, []).append(run)
+    runs = {name: median_run(taken) for name, taken in found.items()}
+    print_runs(found, runs, rounds)
+    report = found["  as two: report --no-scan"][-1]
     totals = json.loads(report.out)["totals"]
-    their_totals = json.loads(theirs.out)["totals"]
+    their_totals = json.loads(found[CCUSAGE_RUN][-1].out)["totals"]
     mine = [int(totals[k]) for k in KEYS]
     reference = [int(their_totals[k]) for k in CCUSAGE_KEYS]
     print("\ntotals (input, cache write, cache read, output):")
     print(f"  costaudit {mine}, {totals['calls']} messages, ${totals['cost_usd']}")
     print(f"  ccusage   {reference}, ${their_totals.get('totalCost')}")
-    verdicts(runs, theirs, mine == reference)
+    verdicts(runs, mine == reference)
 
 
-def print_runs(runs: dict[str, Run], theirs: Run) -> None:
-    print(f"\n{'run':<30}{'wall s':>10}{'CPU s':>10}{'peak MiB':>10}")
-    for name, run in {**runs, "ccusage daily": theirs}.items():
-        print(_row(name, run))
+CCUSAGE_RUN = "ccusage daily"
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The median wall and CPU time of ``runs``, and their largest peak."""
+    return Run(
+        statistics.median(r.wall_s for r in runs),
+        max(r.peak_bytes for r in runs),
+        runs[-1].out,
+        statistics.median(r.cpu_s for r in runs),
+    )
+
+
+def print_runs(found: dict[str, list[Run]], runs: dict[str, Run], rounds: int) -> None:
+    print(f"\nmedians of {rounds} rounds (each round: every run below, in order)")
+    head = f"{'run':<30}{'wall s':>10}{'CPU s':>10}{'peak MiB':>10}"
+    print(f"{head}  wall s, each round")
+    for name, run in runs.items():
+        each = ", ".join(f"{r.wall_s:.2f}" for r in found[name])
+        print(f"{_row(name, run)}  {each}")
     two = runs["  as two: scan"].wall_s + runs["  as two: report --no-scan"].wall_s
     print(f"{'  as two, together':<30}{two:>10.2f}")
 
@@ -225,10 +248,11 @@ def _row(name: str, run: Run) -> str:
     return f"{name:<30}{run.wall_s:>10.2f}{run.cpu_s:>10.2f}{peak:>10.0f}"
 
 
-def verdicts(runs: dict[str, Run], theirs: Run, agree: bool) -> None:
+def verdicts(runs: dict[str, Run], agree: bool) -> None:
+    theirs = runs[CCUSAGE_RUN]
     cold = runs["cold scan"].wall_s
     again = runs["rescan + report"].wall_s
-    peak = max(run.peak_bytes for run in runs.values())
+    peak = max(run.peak_bytes for name, run in runs.items() if name != CCUSAGE_RUN)
     checks = [
         (f"cold scan {cold:.2f} s <= ccusage {theirs.wall_s:.2f} s",
          cold <= theirs.wall_s),
@@ -253,6 +277,9 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, help="[sources.claude_code] workers (default: unset)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of runs, medians shown"
+    )
     parser.add_argument("--keep", type=Path, help="generate here and keep the data")
     parser.add_argument("--ccusage", help=f"a ccusage {CCUSAGE_VERSION} program")
     args = parser.parse_args()
@@ -270,7 +297,7 @@ def main() -> None:
         size = sum(p.stat().st_size for p in data.rglob("*.jsonl"))
         count = sum(1 for _ in data.rglob("*.jsonl"))
         print(f"data: {count} files, {size / 1e6:,.0f} MB; {machine()}")
-        compare(work, data, ccusage, args.workers)
+        compare(work, data, ccusage, args.workers, args.rounds)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
