@@ -575,3 +575,32 @@ def test_records_do_not_depend_on_batches_or_on_how_sessions_are_looked_up(
     for path, state in states.items():
         states[path] = replace(state, identity=reader.file_identity(Path(path)))
     assert _read_all(sample_home, states) == whole
+
+
+def test_a_database_unchanged_since_the_last_scan_is_not_read_again(
+    sample_home: Path,
+) -> None:
+    """Rows of the last scan's final seconds are read again when a database
+    changed (so none written in that second is missed), but a database with
+    the same modification times and sizes as then, its WAL's included, is
+    not read at all."""
+    source = HermesSource(sample_home, TaskNamer([]))
+    states: dict[str, PathState] = {}
+    for batch in source.scan({}):
+        states[batch.path] = batch.state
+    again = list(HermesSource(sample_home, TaskNamer([])).scan(states))
+    assert again and all(not b.records and b.error is None for b in again)
+    assert {b.path: b.state for b in again} == states
+
+    db = sample_home / "profiles" / "ayva" / "state.db"
+    con = sqlite3.connect(db)
+    con.execute(
+        "UPDATE session_model_usage SET output_tokens = output_tokens + 7, "
+        "last_seen = ? WHERE rowid = (SELECT max(rowid) FROM session_model_usage)",
+        [time.time()],
+    )
+    con.commit()
+    con.close()
+    grown = list(HermesSource(sample_home, TaskNamer([])).scan(states))
+    read = {b.path for b in grown if b.records}
+    assert read == {str(db)}

@@ -123,6 +123,20 @@ def file_identity(path: Path) -> str:
     return f"{stat.st_dev}:{stat.st_ino}"
 
 
+def content_stamp(path: Path) -> str:
+    """The modification times and sizes of the database and its write-ahead
+    log: Hermes cannot commit without changing one of them."""
+    parts = []
+    for file in (path, path.with_name(path.name + "-wal")):
+        try:
+            stat = file.stat()
+        except FileNotFoundError:
+            parts.append("-")
+            continue
+        parts.append(f"{stat.st_mtime_ns}/{stat.st_size}")
+    return ",".join(parts)
+
+
 def _epoch(value: Any, fallback: float) -> datetime:
     seconds = float(value) if value is not None else fallback
     return datetime.fromtimestamp(seconds, tz=UTC)
@@ -275,16 +289,25 @@ class _ProfileScan:
         db = self.profile.state_db
         try:
             identity = file_identity(db)
+            stamp = content_stamp(db)
             wal = wal_header(db)
         except OSError as exc:
             reason = exc.strerror or str(exc)
             yield self.fail(f"cannot open the Hermes database: {reason}")
             return
         state = self.previous
-        if state.identity != identity:
+        # The identity kept is the file's, then what its content was stamped
+        # with before it was last read.
+        known, _, stamped = state.identity.partition(" ")
+        if known != identity:
             # A new or replaced file: read it all again (rows are replaced
             # by key in the ledger, so nothing is counted twice).
-            state = replace(state, identity=identity, watermark=None)
+            state = replace(state, watermark=None)
+        elif stamped == stamp and state.watermark is not None:
+            # Nothing written since it was read to the end: nothing to read.
+            yield ScanBatch(SOURCE, self.path, state)
+            return
+        state = replace(state, identity=f"{identity} {stamp}")
         try:
             yield from self._read_undisturbed(state, wal)
         except _NotHermes:
