@@ -18,13 +18,14 @@ from costaudit.record import UsageRecord
 from costaudit.sources.base import PathState
 from costaudit.sources.hermes import HermesSource, reader
 from costaudit.sources.hermes.home import profiles
-from costaudit.sources.hermes.reader import (
+from costaudit.sources.hermes.tasks import TaskNamer
+from costaudit.sources.sqlite_files import (
     can_be_immutable,
+    file_identity,
     has_writer,
     open_read_only,
     wal_header,
 )
-from costaudit.sources.hermes.tasks import TaskNamer
 from tests.conftest import Result, hermes_python
 from tests.test_hermes_conformance import SPEC
 
@@ -573,7 +574,7 @@ def test_records_do_not_depend_on_batches_or_on_how_sessions_are_looked_up(
         for p in profiles(sample_home)
     }
     for path, state in states.items():
-        states[path] = replace(state, identity=reader.file_identity(Path(path)))
+        states[path] = replace(state, identity=file_identity(Path(path)))
     assert _read_all(sample_home, states) == whole
 
 

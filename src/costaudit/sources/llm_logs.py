@@ -12,7 +12,7 @@ Anthropic's ``cache_read_input_tokens`` and ``cache_creation_input_tokens``
 come on top of it.
 
 The database is opened read-only, as the Hermes reader opens ``state.db``
-(see :func:`costaudit.sources.hermes.reader.open_read_only`): nothing is
+(see :func:`costaudit.sources.sqlite_files.open_read_only`): nothing is
 written, migrated or left beside it, and ``llm`` may be writing meanwhile.
 Rows are read in ``rowid`` order from the last rowid stored (kept as the
 path's watermark), so a rescan reads only new rows. A replaced database
@@ -36,8 +36,8 @@ import orjson
 from costaudit.record import UsageRecord
 from costaudit.sources.base import PathState, ScanBatch, ScanIssue
 from costaudit.sources.files import BATCH_SIZE, error_batch, parse_time
-from costaudit.sources.hermes.reader import open_read_only
 from costaudit.sources.openai_jsonl import Tokens
+from costaudit.sources.sqlite_files import open_read_only
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ the ``sessions`` totals instead, whole, at every scan, one record per
 session whatever its model (a model switch rewrites ``sessions.model``).
 
 A database is read in one read transaction, and never written to, locked
-for writing or left with new files beside it: see :func:`open_read_only`.
+for writing or left with new files beside it: see
+:func:`costaudit.sources.sqlite_files.open_read_only`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ from costaudit.sources.hermes.schema import (
     table_columns,
 )
 from costaudit.sources.hermes.tasks import TaskNamer, cron_job_id, load_cron_jobs
+from costaudit.sources.sqlite_files import (
+    content_stamp,
+    disturbed,
+    file_identity,
+    has_writer,
+    open_read_only,
+    stamp,
+    wal_header,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,92 +59,9 @@ PROMPT_CHARS = 8_000
 WATERMARK_SLACK_S = 2.0
 READ_FROM = "read_from"
 """Key of ``extra`` marking a record read from the ``sessions`` totals."""
-SQLITE_MAGIC = b"SQLite format 3\x00"
-# How long a read waits for Hermes to finish a commit to a rollback-journal
-# database before it gives up on that file (to be retried at the next scan).
-BUSY_TIMEOUT_S = 10.0
 # Reads of a file Hermes keeps writing to before the scan leaves it for the
 # next one.
 READ_ATTEMPTS = 3
-
-
-def wal_header(path: Path) -> bool:
-    """Whether the file's header marks it as a WAL database.
-
-    Byte 18 of a SQLite header is the file format's write version: 2 in WAL
-    mode, 1 with a rollback journal (Hermes falls back to DELETE mode on
-    network filesystems, where WAL does not work).
-    """
-    with path.open("rb") as handle:
-        header = handle.read(20)
-    return header.startswith(SQLITE_MAGIC) and len(header) == 20 and header[18] == 2
-
-
-def has_writer(path: Path) -> bool:
-    """Whether a WAL writer may have the database open: its ``-wal`` file
-    exists from the writer's first connection until its last one closes."""
-    return Path(f"{path}-wal").exists()
-
-
-def can_be_immutable(path: Path) -> bool:
-    """A WAL database that nobody has open can be read as immutable.
-
-    Only then: a rollback-journal database is rewritten in place by every
-    commit, so reading it without locks would mix pages of two versions.
-    """
-    return wal_header(path) and not has_writer(path)
-
-
-def open_read_only(path: Path, immutable: bool | None = None) -> sqlite3.Connection:
-    """Open a SQLite file without writing to it, locking it for writes, or
-    leaving files beside it.
-
-    A WAL database that Hermes has open has its ``-wal`` and ``-shm`` files,
-    through which a read-only connection reads a consistent snapshot. One
-    that nobody has open has neither, and a read-only connection would
-    create them and could not remove them; it is opened as immutable, which
-    creates nothing (``immutable`` None decides so from the files). A
-    rollback-journal database is read through its locks: a shared lock that
-    Hermes' commits wait for (it retries), never a write lock.
-    """
-    if immutable is None:
-        immutable = can_be_immutable(path)
-    uri = path.resolve().as_uri() + "?mode=ro"
-    if immutable:
-        uri += "&immutable=1"
-    con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
-    con.execute("PRAGMA query_only = ON")
-    return con
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    """The file's modification time and size: a commit changes them."""
-    stat = path.stat()
-    return stat.st_mtime_ns, stat.st_size
-
-
-def _disturbed(path: Path, before: tuple[int, int]) -> bool:
-    """Whether a writer has the file open or wrote to it since ``before``."""
-    return has_writer(path) or _stamp(path) != before
-
-
-def file_identity(path: Path) -> str:
-    stat = path.stat()
-    return f"{stat.st_dev}:{stat.st_ino}"
-
-
-def content_stamp(path: Path) -> str:
-    """The modification times and sizes of the database and its write-ahead
-    log: Hermes cannot commit without changing one of them."""
-    parts = []
-    for file in (path, path.with_name(path.name + "-wal")):
-        try:
-            stat = file.stat()
-        except FileNotFoundError:
-            parts.append("-")
-            continue
-        parts.append(f"{stat.st_mtime_ns}/{stat.st_size}")
-    return ",".join(parts)
 
 
 def _epoch(value: Any, fallback: float) -> datetime:
@@ -289,7 +216,7 @@ class _ProfileScan:
         db = self.profile.state_db
         try:
             identity = file_identity(db)
-            stamp = content_stamp(db)
+            content = content_stamp(db)
             wal = wal_header(db)
         except OSError as exc:
             reason = exc.strerror or str(exc)
@@ -303,11 +230,11 @@ class _ProfileScan:
             # A new or replaced file: read it all again (rows are replaced
             # by key in the ledger, so nothing is counted twice).
             state = replace(state, watermark=None)
-        elif stamped == stamp and state.watermark is not None:
+        elif stamped == content and state.watermark is not None:
             # Nothing written since it was read to the end: nothing to read.
             yield ScanBatch(SOURCE, self.path, state)
             return
-        state = replace(state, identity=f"{identity} {stamp}")
+        state = replace(state, identity=f"{identity} {content}")
         try:
             yield from self._read_undisturbed(state, wal)
         except _NotHermes:
@@ -324,13 +251,13 @@ class _ProfileScan:
         db = self.profile.state_db
         for _ in range(READ_ATTEMPTS):
             immutable = wal and not has_writer(db)
-            before = _stamp(db)
+            before = stamp(db)
             try:
                 yield from self._read(state, before[1], wal, immutable)
-                if not (immutable and _disturbed(db, before)):
+                if not (immutable and disturbed(db, before)):
                     return
             except sqlite3.DatabaseError:
-                if not (immutable and _disturbed(db, before)):
+                if not (immutable and disturbed(db, before)):
                     raise
             log.info("%s: Hermes wrote to it during the read; reading it again", db)
             self.sessions.clear()
