@@ -56,7 +56,7 @@ def test_bar_is_drawn_in_eighths() -> None:
     assert bar(0.5, 1, 4) == "██"
     assert bar(1, 8 * 4, 4) == "▏"
     assert bar(0, 1, 4) == bar(None, 1, 4) == ""
-    assert bar(5, 1, 4) == "████", "a value above the top stays within the width"
+    assert bar(5, 1, 4) == "████", "a value above the top stays in the width"
 
 
 @given(
