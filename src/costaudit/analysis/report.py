@@ -21,14 +21,6 @@ from costaudit.errors import UsageError
 from costaudit.ledger.store import Ledger
 from costaudit.pricing.cost import partial
 
-TOKEN_COLUMNS = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
-
 TIME_KEYS = ("day", "week", "month")
 
 

@@ -453,7 +453,3 @@ def text_key(record: UsageRecord) -> str:
     key = record.system_prompt_hash
     assert key is not None
     return key
-
-
-def utc_now() -> datetime:
-    return datetime.now(tz=UTC)

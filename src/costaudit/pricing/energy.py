@@ -152,10 +152,6 @@ class EnergyPricer:
             return measured.busy_watts
         return self.settings.busy_watts
 
-    def energy_kwh(self, model: str, tokens: Tokens) -> Decimal:
-        seconds = self.throughput(model).busy_seconds(tokens)
-        return self.watts(model).value * seconds / JOULES_PER_KWH
-
     def price(self, model: str, tokens: Tokens) -> Cost:
         throughput = self.throughput(model)
         watts = self.watts(model)

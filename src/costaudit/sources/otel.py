@@ -336,10 +336,6 @@ def file_layout(path: str) -> str:
         return LINES if seen + end <= LINE_LIMIT else DOCUMENT
 
 
-class _Incomplete(Exception):
-    """The file ended in the middle of a JSON value."""
-
-
 @dataclass
 class DocumentScan:
     """Streams one document file's spans into batches.

@@ -60,6 +60,11 @@ def count(value: Any) -> str:
     return "" if value is None else f"{int(value):,}"
 
 
+def percent(value: Any) -> str:
+    """A share (0.123) as a percentage (12.3%); n/a when there is none."""
+    return "n/a" if value is None else f"{float(value) * 100:.1f}%"
+
+
 def counted(value: Any, noun: str, plural: str | None = None) -> str:
     """``1 call``, ``9 calls``, ``1,200 days``: a count and its noun, agreed."""
     number = int(value)

@@ -68,11 +68,6 @@ def money_tick(value: float, step: float) -> str:
     return f"{sign}${size:,.{places}f}"
 
 
-def token_tick(value: float, step: float) -> str:
-    del step
-    return short_count(value)
-
-
 def day_label(day: date) -> str:
     return f"{day:%b} {day.day}"
 

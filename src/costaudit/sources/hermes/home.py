@@ -24,10 +24,6 @@ class Profile:
     def jobs_file(self) -> Path:
         return self.root / "cron" / "jobs.json"
 
-    @property
-    def agent_log(self) -> Path:
-        return self.root / "logs" / "agent.log"
-
 
 def hermes_home(explicit: Path | None = None) -> Path:
     """``--hermes-home``, else ``$HERMES_HOME``, else ``~/.hermes``."""

@@ -119,10 +119,6 @@ class _NotHermes(Exception):
     """The file is SQLite but has no ``sessions`` table."""
 
 
-class _WriterStarted(Exception):
-    """Hermes opened the database during a read made without locks."""
-
-
 @dataclass(slots=True)
 class _Session:
     """What a session's usage rows share, read once per session: a session

@@ -30,6 +30,7 @@ from costaudit.interfaces.cli.output import (
     count,
     counted,
     money,
+    percent,
     print_csv,
     print_json,
     table,
@@ -43,14 +44,10 @@ WHOLE_LIST = 8
 """A list this short is printed whole: a ladder, tiers, moves."""
 
 
-def _percent(value: Any) -> str:
-    return "n/a" if value is None else f"{float(value) * 100:.1f}%"
-
-
 COLUMNS = [
     Column("id", "strategy"),
     Column("monthly_savings_usd", "saves/month", lambda v: money(v, 2), True),
-    Column("share", "of spend", _percent, True),
+    Column("share", "of spend", percent, True),
     Column("calls", "calls", count, True, optional=1),
     Column("confidence", "confidence", whole=True),
     Column("title", "what"),
@@ -67,7 +64,7 @@ def _value(key: str, value: Any) -> str:
     if key in ("share", "hit_rate", "share_of_input", "cache_read_share") or (
         key.endswith("_rate") or key.endswith("_rate_upper_95") or key == "recall"
     ):
-        return _percent(value)
+        return percent(value)
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     return str(value)
@@ -148,7 +145,7 @@ def render_strategy(out: Console, strategy: dict[str, Any]) -> None:
         Lines(
             f"{strategy['title']} ({strategy['id']}): "
             f"{money(strategy['monthly_savings_usd'], 2)} a month, "
-            f"{_percent(strategy['share'])} of spend, confidence "
+            f"{percent(strategy['share'])} of spend, confidence "
             f"{strategy['confidence']}",
             style="bold",
         )
@@ -207,7 +204,7 @@ def render_advice(out: Console, document: dict[str, Any]) -> None:
         Lines(
             f"All together (applied in order {', '.join(combined['order'])}): "
             f"{money(combined['monthly_savings_usd'], 2)} a month, "
-            f"{_percent(combined['share'])} of spend",
+            f"{percent(combined['share'])} of spend",
             style="bold",
         )
     )

@@ -43,6 +43,7 @@ from costaudit.interfaces.cli.output import (
     count,
     counted,
     money,
+    percent,
     print_csv,
     print_json,
     table,
@@ -140,10 +141,6 @@ def month_label(month: dict[str, Any]) -> str:
     return f"{first:%B %Y} ({first:%b} {days})"
 
 
-def _percent(value: Any) -> str:
-    return "n/a" if value is None else f"{float(value) * 100:.1f}%"
-
-
 def say(
     out: Console, text: str, indent: int = 2, hang: int = 2, style: str = ""
 ) -> None:
@@ -188,7 +185,7 @@ def render_overview(out: Console, audit: dict[str, Any]) -> None:
     say(
         out,
         f"cost per query {money(o['cost_per_query_usd'], 5)}, local share of "
-        f"calls {_percent(o['local_call_share'])}",
+        f"calls {percent(o['local_call_share'])}",
     )
     if o["unpriced_calls"]:
         unpriced = o["unpriced_calls"]
@@ -211,7 +208,7 @@ def render_month(out: Console, month: dict[str, Any] | None) -> None:
         return
     shown = month["profiles"][:MONTH_PROFILES]
     split = ", ".join(
-        f"{p['profile']} {money(p['cost_usd'], 2)} ({_percent(p['share'])})"
+        f"{p['profile']} {money(p['cost_usd'], 2)} ({percent(p['share'])})"
         for p in shown
     )
     rest = len(month["profiles"]) - len(shown)
@@ -303,7 +300,7 @@ def render_provenance(out: Console, audit: dict[str, Any]) -> None:
         say(
             out,
             f"agent estimate for {row['model']}: {money(row['agent_cost_usd'])} vs "
-            f"ours {money(row['cost_usd'])} ({_percent(row['difference_share'])} "
+            f"ours {money(row['cost_usd'])} ({percent(row['difference_share'])} "
             "apart)",
         )
     if audit["assumptions"]:
@@ -337,7 +334,7 @@ def render_advice(out: Console, audit: dict[str, Any]) -> None:
         out,
         f"all together, without double counting: "
         f"{money(combined['monthly_savings_usd'], 2)} a month "
-        f"({_percent(combined['share'])} of spend)",
+        f"({percent(combined['share'])} of spend)",
     )
     idle = [s["id"] for s in advice["strategies"] if s["monthly_savings_usd"] <= 0]
     if idle:
